@@ -1,0 +1,90 @@
+"""The backend protocol and the evaluation shared by every array backend.
+
+The cut: a generator supplies a :class:`Kernel` (pure math over an array namespace
+``xp`` and a vector of row indices) and its constants; a backend supplies the
+namespace and decides how the math is run (eagerly, jitted, on a device, or
+compiled to a parallel loop). No backend knows any generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from juniper_data_core.split import Permutation
+
+PointFn = Callable[[Any, Any, Any], tuple[Any, Any]]
+FeatureFn = Callable[[Any, Any, int, Any], Any]
+LabelFn = Callable[[Any, Any, Any], Any]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A generator's math for one version.
+
+    ``label(xp, i, c)`` gives the int class of row ``i``. Features come either from
+    ``point(xp, i, c) -> (x, y)`` (two-feature generators, one call per row so work
+    shared by x and y is done once) or ``feature(xp, i, j, c)`` (feature ``j``).
+    ``i`` is a vector (array backends) or a scalar (Numba) of global row indices in
+    generation order; ``c`` is the generator's constants (a NamedTuple).
+    """
+
+    name: str
+    label: LabelFn
+    point: PointFn | None = None
+    feature: FeatureFn | None = None
+
+
+class Task(NamedTuple):
+    """Rows ``[start, stop)`` of a view of the dataset.
+
+    With ``perm`` set, position ``p`` holds source row ``perm(p)`` (the shuffled
+    order); without, position ``p`` is source row ``p`` (generation order).
+    """
+
+    kernel: Kernel
+    consts: Any
+    n_features: int
+    n_classes: int
+    start: int
+    stop: int
+    perm: Permutation | None
+
+
+FloatArray = npt.NDArray[np.float32]
+
+
+class Backend(Protocol):
+    """What every backend provides."""
+
+    name: str
+
+    def probe(self) -> bool:
+        """True when the backend's library imports and a real device runs a tiny kernel."""
+        ...
+
+    def devices(self) -> list[str]:
+        """Human-readable names of the devices the backend would use."""
+        ...
+
+    def compute(self, task: Task) -> tuple[FloatArray, FloatArray]:
+        """Host arrays ``X`` (rows, n_features) and one-hot ``Y`` (rows, n_classes), float32."""
+        ...
+
+
+def evaluate(xp: Any, task: Task, rows: Any) -> tuple[Any, Any]:
+    """Run a kernel over source ``rows`` with namespace ``xp``: (X, Y one-hot), float32."""
+    kernel, c = task.kernel, task.consts
+    if kernel.point is not None:
+        x, y = kernel.point(xp, rows, c)
+        X = xp.stack([x, y], axis=1)
+    else:
+        assert kernel.feature is not None
+        X = xp.stack([kernel.feature(xp, rows, j, c) for j in range(task.n_features)], axis=1)
+    label = kernel.label(xp, rows, c)
+    Y = xp.f32(label[:, None] == xp.arange(task.n_classes)[None, :])
+    return X, Y

@@ -1,0 +1,91 @@
+"""Which backends exist, which can run here, and which ``auto`` picks.
+
+``auto`` prefers a GPU for large work (CuPy, then JAX on a GPU), Numba for work
+large enough to repay its one-off compilation, and NumPy otherwise. The
+environment variable ``JUNIPER_DATA_BACKEND`` overrides ``auto``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from juniper_data_core.backends.base import Backend
+from juniper_data_core.errors import BackendUnavailableError
+
+NAMES = ("numpy", "numba", "jax", "cupy")
+# Below these sizes the compile or transfer cost outweighs the faster kernel.
+_NUMBA_MIN_ROWS = 200_000
+_GPU_MIN_ROWS = 1_000_000
+
+
+def _make(name: str) -> Backend:
+    if name == "numpy":
+        from juniper_data_core.backends.numpy import NumpyBackend
+
+        return NumpyBackend()
+    if name == "numba":
+        from juniper_data_core.backends.numba import NumbaBackend
+
+        return NumbaBackend()
+    if name == "jax":
+        from juniper_data_core.backends.jax import JaxBackend
+
+        return JaxBackend()
+    if name == "cupy":
+        from juniper_data_core.backends.cupy import CupyBackend
+
+        return CupyBackend()
+    raise BackendUnavailableError(f"unknown backend {name!r}; choose one of {', '.join(NAMES)} or 'auto'")
+
+
+@functools.cache
+def _probed(name: str) -> Backend | None:
+    backend = _make(name)
+    try:
+        return backend if backend.probe() else None
+    except Exception:  # noqa: BLE001 - a broken install or driver means "not available"
+        return None
+
+
+def available_backends() -> list[str]:
+    """Backends that can run here now, probed with a real computation, e.g. ``["numpy", "numba"]``."""
+    return [name for name in NAMES if _probed(name) is not None]
+
+
+def get_backend(name: str) -> Backend:
+    """The backend called ``name``; an error naming the available ones if it cannot run."""
+    if name not in NAMES:
+        _make(name)  # raises the "unknown backend" error
+    backend = _probed(name)
+    if backend is None:
+        raise BackendUnavailableError(
+            f"backend {name!r} is not available here; available: {', '.join(available_backends())}"
+            + (" (install the 'cpu' or 'gpu' extra)" if name != "numpy" else "")
+        )
+    return backend
+
+
+def gpu_backend() -> str | None:
+    """The preferred GPU backend present, if any."""
+    if _probed("cupy") is not None:
+        return "cupy"
+    jax = _probed("jax")
+    if jax is not None and any("cpu" not in d.lower() for d in jax.devices()):
+        return "jax"
+    return None
+
+
+def resolve_backend(name: str, n_rows: int) -> str:
+    """The concrete backend for a request: ``name`` itself, or what ``auto`` picks for ``n_rows``."""
+    if name == "auto":
+        name = os.environ.get("JUNIPER_DATA_BACKEND", "auto").strip().lower() or "auto"
+    if name != "auto":
+        get_backend(name)
+        return name
+    gpu = gpu_backend() if n_rows >= _GPU_MIN_ROWS else None
+    if gpu is not None:
+        return gpu
+    if n_rows >= _NUMBA_MIN_ROWS and _probed("numba") is not None:
+        return "numba"
+    return "numpy"
