@@ -78,7 +78,7 @@ def _device_consts(consts: Any) -> Any:
     import jax.numpy as jnp
 
     def move(v: Any) -> Any:
-        if isinstance(v, np.ndarray) or isinstance(v, np.generic):
+        if isinstance(v, (np.ndarray, np.generic)):
             dtype = np.int32 if np.asarray(v).dtype == np.int64 else np.asarray(v).dtype
             return jnp.asarray(np.asarray(v).astype(dtype))
         return v

@@ -323,10 +323,7 @@ def _gaussian(rng: np.random.Generator, p: Mapping[str, Any]) -> tuple[F32, F32]
     k, m, f = int(p["n_classes"]), int(p["n_samples_per_class"]), int(p["n_features"])
     centers = _gaussian_centers(k, f, p["centers"], float(p["center_radius"]))
     std = p["class_std"]
-    if isinstance(std, list | tuple):
-        stds = [float(s) for s in std]
-    else:
-        stds = [float(std)] * k
+    stds = [float(s) for s in std] if isinstance(std, list | tuple) else [float(std)] * k
     X = np.zeros((k * m, f), dtype=np.float32)
     for i in range(k):
         class_std = stds[i] if i < len(stds) else stds[0]

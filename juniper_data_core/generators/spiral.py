@@ -47,7 +47,9 @@ class SpiralParams(SplitParams):
     seed: int | None = Field(default=42, ge=0, lt=2**63, description="Random seed; null draws one")
     algorithm: Literal["modern", "legacy_cascor"] = Field(
         default="modern",
-        description="modern: linspace radius + normal noise; legacy_cascor: sqrt-uniform radius + uniform noise",
+        description=(
+            "modern: linspace radius + normal noise; legacy_cascor: sqrt-uniform radius + uniform noise"
+        ),
     )
     radius: float = Field(default=10.0, gt=0.0, le=100.0, description="Outer radius")
     origin: tuple[float, float] = Field(default=(0.0, 0.0), description="Centre (x, y)")
