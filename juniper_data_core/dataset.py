@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from juniper_data_core.backends.base import FloatArray, Task
+from juniper_data_core.backends.base import FloatArray, Task, gather
 from juniper_data_core.backends.registry import get_backend, resolve_backend
 from juniper_data_core.errors import BackendUnavailableError, ParamsError
 from juniper_data_core.generators import V1
@@ -127,8 +127,11 @@ def generate(
     X_full, y_full = _rows(r, name, "full", 0, r.shape.n_rows)
     n_train, n_test = r.split_sizes
     if r.params["shuffle"]:
-        X_train, y_train = _rows(r, name, "train", 0, n_train)
-        X_test, y_test = _rows(r, name, "test", 0, n_test)
+        # Train and test are rows of full in the shuffled order: copied, not recomputed.
+        perm = make_permutation(r.shape.n_rows, r.seed)
+        take = getattr(get_backend(name), "gather", gather)
+        X_train, y_train = take(X_full, y_full, perm, 0, n_train)
+        X_test, y_test = take(X_full, y_full, perm, n_train, n_train + n_test)
     else:
         X_train, y_train = X_full[:n_train].copy(), y_full[:n_train].copy()
         X_test, y_test = X_full[n_train : n_train + n_test].copy(), y_full[n_train : n_train + n_test].copy()

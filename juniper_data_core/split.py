@@ -1,6 +1,6 @@
 """Split sizes and the index-pure shuffle.
 
-The shuffle is a keyed bijection of ``[0, N)``: a 6-round Feistel network over the
+The shuffle is a keyed bijection of ``[0, N)``: a 4-round Feistel network over the
 smallest power-of-two domain ``2**b >= N`` (halves of ``b - b//2`` and ``b//2`` bits,
 swapping widths each round), with cycle walking (apply again while the value is
 ``>= N``; fewer than 2 applications on average). Row ``j`` of the shuffled order is
@@ -17,7 +17,7 @@ import numpy as np
 
 from juniper_data_core.rng.threefry import MASK32, stream_key, threefry2x32
 
-FEISTEL_ROUNDS = 6
+FEISTEL_ROUNDS = 4  # even, so the halves end where they started; 4 suffice for a PRP
 # Random stream of the shuffle's round keys (see docs/reproducibility.md).
 PERM_STREAM = 0x5045524D  # "PERM"
 
@@ -28,7 +28,7 @@ class Permutation:
 
     n: int
     bits: int
-    keys: tuple[int, int, int, int, int, int]
+    keys: tuple[int, ...]
 
 
 def split_sizes(n: int, train_ratio: float, test_ratio: float) -> tuple[int, int]:
@@ -51,7 +51,7 @@ def make_permutation(n: int, seed: int) -> Permutation:
     rounds = np.arange(FEISTEL_ROUNDS, dtype=np.uint32)
     words, _ = threefry2x32(np.uint32(k0), np.uint32(k1), rounds, np.zeros_like(rounds))
     keys = tuple(int(w) for w in words)
-    return Permutation(n=n, bits=bits, keys=keys)  # type: ignore[arg-type]
+    return Permutation(n=n, bits=bits, keys=keys)
 
 
 _MUL1 = np.uint32(0x7FEB352D)
@@ -68,16 +68,21 @@ def _mix32(x: Any) -> Any:
 
 
 def feistel(xp: Any, x: Any, bits: int, keys: Any) -> Any:
-    """One application of the Feistel network to ``x`` in ``[0, 2**bits)``."""
-    wr = bits // 2
-    wl = bits - wr
-    left = x >> wr
-    right = x & ((1 << wr) - 1)
-    for r in range(FEISTEL_ROUNDS):
-        f = _mix32(xp.u32(right) ^ keys[r])
-        left, right = right, (left ^ xp.index(f)) & ((1 << wl) - 1)
-        wl, wr = wr, wl
-    return (left << wr) | right
+    """One application of the Feistel network to ``x`` in ``[0, 2**bits)``.
+
+    The halves have ``bits - bits//2`` (left) and ``bits//2`` (right) bits and swap
+    widths every round; after the even number of rounds they are back in place.
+    """
+    shift = bits // 2
+    mask_right = (1 << shift) - 1
+    mask_left = (1 << (bits - shift)) - 1
+    left = x >> shift
+    right = x & mask_right
+    for key in keys:
+        h = _mix32(xp.u32(right) ^ key)
+        left, right = right, (left ^ xp.index(h)) & mask_left
+        mask_left, mask_right = mask_right, mask_left
+    return (left << shift) | right
 
 
 def walk(xp: Any, p: Any, n: int, bits: int, keys: Any) -> Any:

@@ -76,6 +76,18 @@ class Backend(Protocol):
         ...
 
 
+def gather(
+    X_full: FloatArray, Y_full: FloatArray, perm: Permutation, start: int, stop: int
+) -> tuple[FloatArray, FloatArray]:
+    """Rows ``perm(start) .. perm(stop - 1)`` of host arrays already generated: the same
+    values as computing those rows again, at the cost of a permutation and a copy."""
+    from juniper_data_core.backends.numpy import NAMESPACE
+    from juniper_data_core.split import permute
+
+    rows = permute(NAMESPACE, np.arange(start, stop, dtype=np.int64), perm)
+    return np.take(X_full, rows, axis=0), np.take(Y_full, rows, axis=0)
+
+
 def evaluate(xp: Any, task: Task, rows: Any) -> tuple[Any, Any]:
     """Run a kernel over source ``rows`` with namespace ``xp``: (X, Y one-hot), float32."""
     kernel, c = task.kernel, task.consts

@@ -8,6 +8,7 @@ arithmetic are widened to int64 by Numba; the masks in the RNG keep them exact.
 
 from __future__ import annotations
 
+import functools
 import os
 import types
 from collections.abc import Callable
@@ -17,11 +18,11 @@ import numpy as np
 
 from juniper_data_core.backends.base import FloatArray, Kernel, Task
 from juniper_data_core.rng.threefry import MASK32
-from juniper_data_core.split import walk
+from juniper_data_core.split import FEISTEL_ROUNDS, Permutation, walk
 
 _compiled: dict[Any, Any] = {}
 _loops: dict[tuple[str, bool], Callable[..., None]] = {}
-_NO_KEYS = (0, 0, 0, 0, 0, 0)
+_NO_KEYS = (0,) * FEISTEL_ROUNDS
 
 
 def _jit_tree(fn: Any) -> Any:
@@ -78,7 +79,7 @@ def _loop(kernel: Kernel) -> Callable[..., None]:
 
         def run(start, X, Y, c, permuted, n, bits, keys):  # type: ignore[no-untyped-def]
             for p in numba.prange(X.shape[0]):
-                i = start + p
+                i = np.int64(start) + np.int64(p)
                 if permuted:
                     i = walk_j(ns, i, n, bits, keys)
                 x, y = point(ns, i, c)
@@ -93,7 +94,7 @@ def _loop(kernel: Kernel) -> Callable[..., None]:
 
         def run(start, X, Y, c, permuted, n, bits, keys):  # type: ignore[no-untyped-def]
             for p in numba.prange(X.shape[0]):
-                i = start + p
+                i = np.int64(start) + np.int64(p)
                 if permuted:
                     i = walk_j(ns, i, n, bits, keys)
                 for j in range(X.shape[1]):
@@ -104,6 +105,23 @@ def _loop(kernel: Kernel) -> Callable[..., None]:
 
     compiled: Callable[..., None] = numba.njit(parallel=True)(run)
     _loops[key] = compiled
+    return compiled
+
+
+@functools.cache
+def _gather_loop() -> Callable[..., None]:
+    import numba
+
+    ns = _namespace()
+    walk_j = _jit_tree(walk)
+
+    def run(start, X_full, Y_full, X, Y, n, bits, keys):  # type: ignore[no-untyped-def]
+        for p in numba.prange(X.shape[0]):
+            i = walk_j(ns, np.int64(start) + np.int64(p), n, bits, keys)
+            X[p] = X_full[i]
+            Y[p] = Y_full[i]
+
+    compiled: Callable[..., None] = numba.njit(parallel=True)(run)
     return compiled
 
 
@@ -129,7 +147,7 @@ class NumbaBackend:
     def devices(self) -> list[str]:
         import numba
 
-        return [f"cpu ({numba.config.NUMBA_NUM_THREADS} threads of {os.cpu_count()} cores)"]
+        return [f"cpu ({numba.get_num_threads()} threads of {os.cpu_count()} cores)"]
 
     def compute(self, task: Task) -> tuple[FloatArray, FloatArray]:
         n = task.stop - task.start
@@ -146,4 +164,13 @@ class NumbaBackend:
             perm.bits if perm else 2,
             perm.keys if perm else _NO_KEYS,
         )
+        return X, Y
+
+    def gather(
+        self, X_full: FloatArray, Y_full: FloatArray, perm: Permutation, start: int, stop: int
+    ) -> tuple[FloatArray, FloatArray]:
+        """Rows ``perm(start) .. perm(stop - 1)`` of arrays already generated, in one pass."""
+        X = np.empty((stop - start, X_full.shape[1]), np.float32)
+        Y = np.empty((stop - start, Y_full.shape[1]), np.float32)
+        _gather_loop()(start, X_full, Y_full, X, Y, perm.n, perm.bits, perm.keys)
         return X, Y
