@@ -19,6 +19,7 @@ from juniper_data_core.errors import (
     ParamsError,
     UnknownGeneratorError,
 )
+from juniper_data_core.formats import write_arrow, write_npz
 from juniper_data_core.generators import REGISTRY
 from juniper_data_core.recipe import Recipe, recipe
 
@@ -61,4 +62,6 @@ __all__ = [
     "generate_rows",
     "generators",
     "recipe",
+    "write_arrow",
+    "write_npz",
 ]

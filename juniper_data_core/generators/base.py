@@ -17,7 +17,8 @@ V2 = "2.0.0"
 class SplitParams(BaseModel):
     """Parameters common to every synthetic generator (CONTRACT section 5)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    # NaN and infinities would make NaN datasets and IDs that strict JSON cannot carry.
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", allow_inf_nan=False)
 
     seed: int | None = Field(default=None, ge=0, lt=2**63, description="Random seed; null draws one")
     train_ratio: float = Field(default=0.8, ge=0.0, le=1.0, description="Fraction of rows in train")

@@ -1,0 +1,1 @@
+"""The JuniperData benchmark suite (pytest-benchmark); see docs/benchmarks.md."""

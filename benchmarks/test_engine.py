@@ -1,0 +1,153 @@
+"""Engine benchmarks: every generator x every backend present x sizes.
+
+Groups (pytest-benchmark puts the peers of test_peers.py in the same groups):
+
+- ``contract-<size>``: the whole contract dataset, ``jd.generate`` (six arrays);
+- ``full-<size>``: ``X_full``/``y_full`` alone, ``generate_rows(split="full")``;
+- ``split-<size>``: the shuffled rows alone, ``generate_rows`` of train then test
+  (each row computed at its shuffled position);
+- ``write-<size>``: the writers alone, ``write_npz``/``write_arrow`` of a generated
+  Dataset into a sink that counts bytes (skipped until the writers exist).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import juniper_data_core as jd
+from benchmarks.conftest import size_label
+from benchmarks.peers import ENGINE_PARAMS, ROW_BYTES, CountingSink, engine_params
+
+GENERATORS = tuple(ENGINE_PARAMS)
+
+
+def _check_xy(X: np.ndarray, Y: np.ndarray, n: int) -> None:
+    assert X.shape == (n, 2) and Y.shape == (n, 2)
+    assert X.dtype == np.float32 and Y.dtype == np.float32
+    assert X.flags.c_contiguous and Y.flags.c_contiguous
+    head = Y[:1000]
+    assert np.all(head.sum(axis=1) == 1.0)
+    assert np.isfinite(X[:1000]).all()
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_contract(run, generator: str, backend: str, n_rows: int) -> None:
+    r = jd.recipe(generator, engine_params(generator, n_rows))
+    n = r.shape.n_rows
+    ds = run(
+        lambda: jd.generate(r, backend=backend),
+        n,
+        group=f"contract-{size_label(n_rows)}",
+        role="engine",
+        kind="contract",
+        generator=generator,
+        backend=backend,
+        bytes=2 * n * ROW_BYTES,
+    )
+    a = ds.arrays
+    assert ds.backend == backend
+    n_train, n_test = r.split_sizes
+    assert n_train + n_test == n
+    _check_xy(a["X_full"], a["y_full"], n)
+    _check_xy(a["X_train"], a["y_train"], n_train)
+    _check_xy(a["X_test"], a["y_test"], n_test)
+    # A shuffle of the same rows: class counts agree.
+    np.testing.assert_array_equal(
+        a["y_train"].sum(0) + a["y_test"].sum(0), a["y_full"].sum(0, dtype=np.float32)
+    )
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_full(run, generator: str, backend: str, n_rows: int) -> None:
+    r = jd.recipe(generator, engine_params(generator, n_rows))
+    n = r.shape.n_rows
+    X, Y = run(
+        lambda: jd.generate_rows(r, split="full", backend=backend),
+        n,
+        group=f"full-{size_label(n_rows)}",
+        role="engine",
+        kind="full",
+        generator=generator,
+        backend=backend,
+        bytes=n * ROW_BYTES,
+    )
+    _check_xy(X, Y, n)
+    # Generation order: class blocks in sequence, so the first row is class 0.
+    assert Y[0, 0] == 1.0 or generator in ("xor", "checkerboard")
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_split(run, generator: str, backend: str, n_rows: int) -> None:
+    r = jd.recipe(generator, engine_params(generator, n_rows))
+    n = r.shape.n_rows
+    n_train, n_test = r.split_sizes
+
+    def split() -> tuple[np.ndarray, ...]:
+        return (
+            *jd.generate_rows(r, split="train", backend=backend),
+            *jd.generate_rows(r, split="test", backend=backend),
+        )
+
+    X_train, y_train, X_test, y_test = run(
+        split,
+        n,
+        group=f"split-{size_label(n_rows)}",
+        role="engine",
+        kind="split",
+        generator=generator,
+        backend=backend,
+        bytes=n * ROW_BYTES,
+    )
+    _check_xy(X_train, y_train, n_train)
+    _check_xy(X_test, y_test, n_test)
+
+
+def _writer(fmt: str):  # type: ignore[no-untyped-def]
+    fn = getattr(jd, f"write_{fmt}", None)
+    if fn is None:
+        try:
+            module = __import__(f"juniper_data_core.formats.{fmt}", fromlist=[f"write_{fmt}"])
+            fn = getattr(module, f"write_{fmt}", None)
+        except ImportError:
+            fn = None
+    if fn is None:
+        pytest.skip(f"write_{fmt} does not exist yet")
+    if fmt == "arrow":
+        pytest.importorskip("pyarrow")
+    return fn
+
+
+@pytest.mark.parametrize("source", ["dataset", "recipe"])
+@pytest.mark.parametrize("fmt", ["npz", "arrow"])
+def test_write(run, fmt: str, source: str, n_rows: int) -> None:
+    """A writer alone (source="dataset": arrays already generated), or a Recipe
+    streamed batch by batch (source="recipe": generation + writing, bounded memory)."""
+    write = _writer(fmt)
+    r = jd.recipe("spiral", engine_params("spiral", n_rows))
+    n = r.shape.n_rows
+    backend = "numba" if "numba" in jd.available_backends() else "numpy"
+    src = jd.generate(r, backend=backend) if source == "dataset" else r
+
+    def write_all() -> int:
+        sink = CountingSink()
+        written = write(src, sink, backend=backend)
+        assert written == sink.nbytes
+        return sink.nbytes
+
+    nbytes = write_all()
+    written = run(
+        write_all,
+        n,
+        group=f"write-{size_label(n_rows)}",
+        role="engine",
+        kind="write" if source == "dataset" else "stream",
+        generator="spiral",
+        backend=backend,
+        format=fmt,
+        bytes=nbytes,
+        payload_bytes=(2 if fmt == "npz" else 1) * n * ROW_BYTES,
+    )
+    # NPZ: the six arrays (2 n rows of 16 bytes); Arrow: one split, "full" (n rows); plus headers.
+    payload = (2 if fmt == "npz" else 1) * n * ROW_BYTES
+    assert written == nbytes >= payload

@@ -1,0 +1,140 @@
+"""Service benchmarks: a real uvicorn server in a thread, httpx clients over loopback.
+
+- small: Cascor's dataset (spiral 2 x 1000, noise 0.25, seed 42); one request =
+  ``POST /v1/datasets`` + ``GET .../artifact`` (NPZ); requests/s at 1 and 8 concurrent
+  clients. ``dataset="same"``: every request asks for the same recipe (the cached path
+  Cascor hits); ``dataset="fresh"``: a new seed each request (generated every time).
+- large: 1e7 rows (the ``n_rows`` sizes >= 1e6), NPZ (six arrays) and Arrow (full
+  split) downloads, bytes/s; ``source="cached"`` (``persist=true``: after the first
+  download the bytes come from the artifact cache) and ``"streamed"``
+  (``persist=false``: generated and streamed on every download).
+
+Skipped until ``juniper_data_service.app`` exists.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("juniper_data_service.app")
+httpx = pytest.importorskip("httpx")
+uvicorn = pytest.importorskip("uvicorn")
+
+from benchmarks.conftest import size_label  # noqa: E402
+from benchmarks.peers import engine_params  # noqa: E402
+
+CASCOR = {"n_spirals": 2, "n_points_per_spiral": 1000, "noise": 0.25, "seed": 42}
+_seeds = itertools.count(1000)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from juniper_data_service.app import create_app
+    from juniper_data_service.settings import Settings
+
+    port = _free_port()
+    settings = Settings(
+        host="127.0.0.1",
+        port=port,
+        storage_path=Path(tmp_path_factory.mktemp("service")),
+        log_level="WARNING",
+        cache_max_bytes=4 << 30,
+    )
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the uvicorn server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def _create(client: httpx.Client, params: dict, persist: bool = True) -> str:
+    r = client.post("/v1/datasets", json={"generator": "spiral", "params": params, "persist": persist})
+    assert r.status_code in (200, 201), r.text
+    return str(r.json()["dataset_id"])
+
+
+def _download(client: httpx.Client, dataset_id: str, **query: str) -> int:
+    n = 0
+    with client.stream("GET", f"/v1/datasets/{dataset_id}/artifact", params=query) as r:
+        assert r.status_code == 200, r.read()
+        for chunk in r.iter_bytes(1 << 20):
+            n += len(chunk)
+    return n
+
+
+@pytest.mark.parametrize("dataset", ["same", "fresh"])
+@pytest.mark.parametrize("clients", [1, 8])
+def test_service_small(benchmark, enabled: bool, base_url: str, clients: int, dataset: str) -> None:
+    requests = (200 if dataset == "same" else 80) if enabled else clients
+    sessions = [httpx.Client(base_url=base_url, timeout=120) for _ in range(clients)]
+    pool = ThreadPoolExecutor(clients)
+
+    def one(client: httpx.Client) -> int:
+        params = CASCOR if dataset == "same" else {**CASCOR, "seed": next(_seeds)}
+        return _download(client, _create(client, params), format="npz")
+
+    def burst() -> list[int]:
+        jobs = [pool.submit(one, sessions[k % clients]) for k in range(requests)]
+        return [j.result() for j in jobs]
+
+    try:
+        burst()  # warm: compile, caches, connections
+        benchmark.group = "service-small"
+        benchmark.extra_info.update(
+            role="service",
+            kind="service-small",
+            clients=clients,
+            requests=requests,
+            n_rows=2000,
+            dataset=dataset,
+        )
+        sizes = benchmark.pedantic(burst, rounds=5 if enabled else 1, iterations=1)
+    finally:
+        pool.shutdown()
+        for s in sessions:
+            s.close()
+    assert len(sizes) == requests and all(n == sizes[0] > 2000 * 32 for n in sizes)
+
+
+@pytest.mark.parametrize("source", ["cached", "streamed"])
+@pytest.mark.parametrize("fmt", ["npz", "arrow"])
+def test_service_large(benchmark, enabled: bool, base_url: str, fmt: str, source: str, n_rows: int) -> None:
+    if enabled and n_rows < 1_000_000:
+        pytest.skip("large downloads are measured at sizes >= 1e6")
+    with httpx.Client(base_url=base_url, timeout=600) as client:
+        dataset_id = _create(client, engine_params("spiral", n_rows), persist=source == "cached")
+
+        def download() -> int:
+            return _download(client, dataset_id, format=fmt)
+
+        nbytes = download()  # warm (and, when cached, fills the cache)
+        benchmark.group = f"service-large-{size_label(n_rows)}"
+        benchmark.extra_info.update(
+            role="service", kind="service-large", format=fmt, source=source, n_rows=n_rows, bytes=nbytes
+        )
+        got = benchmark.pedantic(download, rounds=3 if enabled else 1, iterations=1)
+    rows = (2 if fmt == "npz" else 1) * n_rows  # NPZ: six arrays; Arrow: the full split
+    assert got == nbytes >= rows * 16

@@ -1,0 +1,305 @@
+"""The ``juniper-data`` command line: generate artifacts, list backends and generators, serve.
+
+``juniper-data generate spiral -p n_spirals=3 -p noise=0.1 --format arrow -o spiral.arrow``
+
+A user's mistake (an unknown generator, option or backend, a bad parameter) prints one
+line ``error: ...`` on stderr and exits with code 2, never a traceback. typer and rich
+(the ``cli`` extra) are imported when :func:`main` runs, so this module imports without them.
+"""
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+from juniper_data_core.errors import JuniperDataError
+
+if TYPE_CHECKING:
+    import typer
+
+    from juniper_data_core.formats.chunks import Chunk
+    from juniper_data_core.recipe import Recipe
+
+#: Outputs with more rows than this get a progress bar (when stderr is a terminal).
+PROGRESS_MIN_ROWS = 1_000_000
+USAGE_EXIT = 2
+
+
+class Format(StrEnum):
+    npz = "npz"
+    arrow = "arrow"
+
+
+class Split(StrEnum):
+    full = "full"
+    train = "train"
+    test = "test"
+
+
+class CommandLineError(Exception):
+    """A user's mistake found by this module (not the engine): one line, exit 2."""
+
+
+def _fail(message: str, code: int = USAGE_EXIT) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def parse_params(pairs: Iterable[str]) -> dict[str, Any]:
+    """``["k=v", ...]`` -> params; a value is JSON when it parses (``3``, ``0.1``, ``true``,
+    ``[1, 2]``, ``null``), else the text itself (``modern``)."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise CommandLineError(f"--param expects KEY=VALUE, got {pair!r}")
+        try:
+            params[key.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            params[key.strip()] = text
+    return params
+
+
+# --------------------------------------------------------------------------- generate
+
+
+def _artifact(
+    recipe: "Recipe", fmt: Format, split: Split | None, offset: int, limit: int | None, backend: str
+) -> "tuple[Iterator[Chunk], int, int, int]":
+    """The artifact's chunks, the rows it holds (for the summary), and for the progress
+    bar the rows it writes over all its arrays and the bytes of one such row."""
+    from juniper_data_core.formats import iter_arrow, iter_npz
+    from juniper_data_core.formats.rows import row_range
+
+    width = 4 * (recipe.shape.n_features + recipe.shape.n_classes)
+    if fmt is Format.arrow:
+        name = (split or Split.full).value
+        rows = row_range(recipe, name, offset, limit).n_rows
+        chunks = iter_arrow(recipe, split=name, offset=offset, limit=limit, backend=backend)
+        return chunks, rows, rows, width + 4  # + the int32 label column
+    if split is None:
+        chunks = iter_npz(recipe, offset=offset, limit=limit, backend=backend)
+        n_full = recipe.n_rows("full")
+        return chunks, n_full, n_full + sum(recipe.split_sizes), width
+    rows = row_range(recipe, split.value, offset, limit).n_rows
+    chunks = iter_npz(recipe, split=split.value, offset=offset, limit=limit, backend=backend)
+    return chunks, rows, rows, width
+
+
+def _with_progress(chunks: "Iterator[Chunk]", total_rows: int, row_bytes: int) -> "Iterator[Chunk]":
+    """The same chunks, advancing a rows/s + ETA bar on stderr as their bytes pass."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} rows"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        task = progress.add_task("generating", total=total_rows, rate="")
+        start = time.perf_counter()
+        done = 0.0
+        for chunk in chunks:
+            yield chunk
+            done = min(total_rows, done + len(chunk) / row_bytes)
+            rate = done / max(time.perf_counter() - start, 1e-9)
+            progress.update(task, completed=done, rate=f"{rate:,.0f} rows/s")
+
+
+def generate_command(
+    name: str,
+    params: dict[str, Any],
+    *,
+    version: str | None,
+    backend: str,
+    fmt: Format,
+    split: Split | None,
+    offset: int,
+    limit: int | None,
+    output: str | None,
+) -> None:
+    """Write one artifact of a recipe to ``output`` ('-': stdout; default ``<dataset_id>.<format>``)."""
+    from juniper_data_core.formats.chunks import write_chunks
+    from juniper_data_core.recipe import recipe as make_recipe
+
+    r = make_recipe(name, params, version=version)
+    for warning in r.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    chunks, rows, work_rows, row_bytes = _artifact(r, fmt, split, offset, limit, backend)
+    if work_rows > PROGRESS_MIN_ROWS:
+        chunks = _with_progress(chunks, work_rows, row_bytes)
+    target = output or f"{r.dataset_id}.{fmt.value}"
+    start = time.perf_counter()
+    if target == "-":
+        nbytes = write_chunks(chunks, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    else:
+        try:
+            nbytes = write_chunks(chunks, target)
+        except BaseException:
+            # A half-written artifact is worse than none.
+            if os.path.isfile(target):
+                os.unlink(target)
+            raise
+    seconds = time.perf_counter() - start
+    where = "stdout" if target == "-" else target
+    print(f"{r.dataset_id}: {rows:,} rows, {nbytes:,} bytes in {seconds:.2f} s -> {where}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- listings
+
+
+def backends_command() -> None:
+    """Each backend, whether it runs here, and its devices."""
+    from juniper_data_core.backends.registry import NAMES, available_backends, get_backend
+
+    available = set(available_backends())
+    for name in NAMES:
+        if name in available:
+            print(f"{name:<8} available    {', '.join(get_backend(name).devices())}")
+        else:
+            print(f"{name:<8} unavailable")
+
+
+def generators_command() -> None:
+    """Each generator, its versions, and its parameters with their defaults."""
+    from juniper_data_core import generators
+
+    for name, info in generators().items():
+        others = ", ".join(v for v in info["versions"] if v != info["default_version"])
+        versions = f"version {info['default_version']} (default)" + (f", {others}" if others else "")
+        state = "" if info["available"] else f" [unavailable: {info['install_hint']}]"
+        print(f"{name}: {info['description']}{state}")
+        print(f"  {versions}")
+        fields = info["params_model"].model_fields
+        defaults = (f"{k}={json.dumps(f.get_default(call_default_factory=True))}" for k, f in fields.items())
+        print(f"  params: {' '.join(defaults)}")
+
+
+def serve_command(host: str, port: int) -> None:
+    """Run the HTTP service (the ``service`` extra)."""
+    import importlib
+
+    try:
+        # By name: the engine does not depend on the service, for type checkers either.
+        run = importlib.import_module("juniper_data_service.app").run
+    except (ImportError, AttributeError) as err:
+        raise CommandLineError(
+            f"the HTTP service is not available ({err}); pip install 'juniper-data[service]'"
+        ) from None
+    run(host=host, port=port)
+
+
+# --------------------------------------------------------------------------- typer app
+
+
+def build_app() -> "typer.Typer":
+    """The typer application (typer is imported here)."""
+    import typer
+
+    app = typer.Typer(
+        name="juniper-data",
+        help="Synthetic ML datasets: generate artifacts, list backends and generators, serve HTTP.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.command("generate")
+    def generate(
+        name: Annotated[str, typer.Argument(help="Generator name (see `juniper-data generators`).")],
+        param: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--param", "-p", help="KEY=VALUE, repeatable; VALUE is JSON when it parses, else text."
+            ),
+        ] = None,
+        backend: Annotated[str, typer.Option(help="auto, numpy, numba, jax or cupy.")] = "auto",
+        version: Annotated[str | None, typer.Option(help="Generator version (default: the newest).")] = None,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="Artifact format.")] = Format.npz,
+        split: Annotated[
+            Split | None,
+            typer.Option(help="Split to write (arrow: default full; npz: default all six arrays)."),
+        ] = None,
+        offset: Annotated[int, typer.Option(help="First row of the split to write.")] = 0,
+        limit: Annotated[int | None, typer.Option(help="Rows to write (default: to the end).")] = None,
+        output: Annotated[
+            str | None,
+            typer.Option("--output", "-o", help="File to write; '-' for stdout (default <id>.<format>)."),
+        ] = None,
+    ) -> None:
+        """Generate a dataset and write it as an NPZ or an Arrow IPC stream."""
+        generate_command(
+            name, parse_params(param or ()), version=version, backend=backend, fmt=fmt,
+            split=split, offset=offset, limit=limit, output=output,
+        )  # fmt: skip
+
+    @app.command("backends")
+    def backends() -> None:
+        """List the backends, whether each can run here, and its devices."""
+        backends_command()
+
+    @app.command("generators")
+    def generators() -> None:
+        """List the generators, their versions and their parameters with defaults."""
+        generators_command()
+
+    @app.command("serve")
+    def serve(
+        host: Annotated[
+            str, typer.Option(envvar="JUNIPER_DATA_HOST", help="Interface to bind.")
+        ] = "127.0.0.1",
+        port: Annotated[int, typer.Option(envvar="JUNIPER_DATA_PORT", help="Port to listen on.")] = 8100,
+    ) -> None:
+        """Run the HTTP service."""
+        serve_command(host, port)
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``juniper-data`` console script; exits with the command's status."""
+    try:
+        import typer
+
+        try:  # typer >= 0.20 carries its own copy of click
+            from typer._click import exceptions as click_errors
+        except ImportError:
+            from click import exceptions as click_errors  # type: ignore[no-redef]
+    except ImportError as err:
+        _fail(f"the command line needs typer and rich ({err}); pip install 'juniper-data[cli]'")
+    no_args = getattr(click_errors, "NoArgsIsHelpError", ())
+    aborts = (typer.Abort, getattr(click_errors, "Abort", typer.Abort))
+    command = typer.main.get_command(build_app())
+    try:
+        code = command.main(args=argv, prog_name="juniper-data", standalone_mode=False)
+    except click_errors.ClickException as err:
+        if isinstance(err, no_args):
+            print(err.format_message(), file=sys.stderr)
+            raise SystemExit(USAGE_EXIT) from None
+        _fail(" ".join(err.format_message().split()), err.exit_code)
+    except aborts:
+        _fail("aborted", 1)
+    except (JuniperDataError, CommandLineError) as err:
+        _fail(" ".join(str(err).split()))
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as other tools do, and keep
+        # the interpreter from failing again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
+    except OSError as err:
+        _fail(str(err), 1)
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

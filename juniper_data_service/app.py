@@ -1,0 +1,117 @@
+"""The app factory and the server entry point.
+
+:func:`create_app` builds everything per app (store, cache, metrics registry, rate
+limiter) and nothing at import time, so tests can run several apps side by side.
+Middleware, outermost first: edge (request ID, security headers, access log,
+request metrics, last-resort 500), CORS, guard (API key, rate limit), body limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+import juniper_data_core as jd
+from juniper_data_service import __version__
+from juniper_data_service.body_limit import BodyLimitMiddleware
+from juniper_data_service.context import ServiceContext
+from juniper_data_service.edge import EdgeMiddleware
+from juniper_data_service.errors import install_error_handlers
+from juniper_data_service.logs import configure_logging
+from juniper_data_service.metrics import ServiceMetrics
+from juniper_data_service.reaper import reap_forever
+from juniper_data_service.responses import SafeJSONResponse
+from juniper_data_service.route_templates import RouteTemplates
+from juniper_data_service.routes import api_routers
+from juniper_data_service.routes import metrics as metrics_route
+from juniper_data_service.security import ApiKeys, GuardMiddleware, RateLimiter
+from juniper_data_service.settings import Settings
+from juniper_data_service.storage import ArtifactCache, DatasetStore, SqliteStore
+
+EXPOSED_HEADERS = [
+    "X-Request-ID",
+    "ETag",
+    "Content-Disposition",
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+]
+
+
+def _context(settings: Settings, store: DatasetStore | None) -> ServiceContext:
+    store = store if store is not None else SqliteStore(settings.storage_path)
+    cache = ArtifactCache(settings.storage_path / "artifacts", settings.cache_max_bytes)
+    ctx_store = store
+    metrics = ServiceMetrics(__version__, lambda: ctx_store.count(ServiceContext.now()))
+    return ServiceContext(settings=settings, store=store, cache=cache, metrics=metrics)
+
+
+def create_app(settings: Settings | None = None, *, store: DatasetStore | None = None) -> FastAPI:
+    """A JuniperData app. ``settings`` default to the environment (``JUNIPER_DATA_*``);
+    ``store`` defaults to SQLite under ``settings.storage_path``."""
+    settings = settings if settings is not None else Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    ctx = _context(settings, store)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        reaper = asyncio.create_task(reap_forever(ctx), name="juniper-data-reaper")
+        # Probing backends (JAX, Numba) takes seconds once; do it now, off the loop.
+        probe = asyncio.create_task(ctx.blocking(jd.available_backends))
+        try:
+            yield
+        finally:
+            for task in (reaper, probe):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            ctx.store.close()
+
+    app = FastAPI(
+        title="JuniperData",
+        version=__version__,
+        description="Synthetic ML datasets as pure functions of a recipe and the row index.",
+        default_response_class=SafeJSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    mounted = [("/v1", router) for router in api_routers()]
+    if settings.metrics_enabled:
+        mounted.append(("", metrics_route.router))
+    for prefix, router in mounted:
+        app.include_router(router, prefix=prefix)
+    templates = RouteTemplates.of(mounted, ["/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"])
+    install_error_handlers(app)
+    limiter = RateLimiter(settings.rate_limit_requests_per_minute) if settings.rate_limit_enabled else None
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(GuardMiddleware, keys=ApiKeys(settings.api_keys), limiter=limiter)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=EXPOSED_HEADERS,
+        )
+    app.add_middleware(EdgeMiddleware, metrics=ctx.metrics, route_of=templates)
+    return app
+
+
+def run(host: str | None = None, port: int | None = None) -> None:
+    """Serve with uvicorn; settings from the environment, ``host``/``port`` override them."""
+    import uvicorn
+
+    settings = Settings()
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,  # the edge middleware logs each request once
+    )

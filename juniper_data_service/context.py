@@ -1,0 +1,42 @@
+"""What one app holds: settings, the store, the artifact cache, metrics, the create locks."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from juniper_data_service.keyed_lock import KeyedLocks
+from juniper_data_service.metrics import ServiceMetrics
+from juniper_data_service.settings import Settings
+from juniper_data_service.storage import ArtifactCache, DatasetStore
+
+T = TypeVar("T")
+
+
+@dataclass
+class ServiceContext:
+    """Per-app state (``app.state.ctx``); nothing here is global."""
+
+    settings: Settings
+    store: DatasetStore
+    cache: ArtifactCache
+    metrics: ServiceMetrics
+    locks: KeyedLocks = field(default_factory=KeyedLocks)
+
+    @staticmethod
+    def now() -> float:
+        return time.time()
+
+    async def blocking(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a blocking call (database, disk, generation) in a worker thread."""
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+
+def get_ctx(request: Request) -> ServiceContext:
+    """FastAPI dependency: the app's :class:`ServiceContext`."""
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx

@@ -1,0 +1,111 @@
+"""Creating a dataset: request -> recipe -> (maybe) bytes -> stored meta.
+
+A dataset is stored as its recipe. Small datasets are generated at once and their
+NPZ cached (clients such as Cascor create and then download), which also gives
+the checksum; large ones only have their labels counted, and their bytes are
+generated when downloaded. Identical requests at the same moment serialise on the
+dataset ID, so the second finds the first's dataset and nothing is generated twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+import juniper_data_core as jd
+from juniper_data_core.backends.registry import resolve_backend
+from juniper_data_core.errors import BackendUnavailableError
+from juniper_data_core.generators import V1
+from juniper_data_service.context import ServiceContext
+from juniper_data_service.meta import check_budget, class_distribution, new_meta
+from juniper_data_service.schemas import CreateDatasetRequest
+from juniper_data_service.storage.base import Meta
+
+#: Datasets up to this many rows are generated (and cached) when created.
+EAGER_ROWS = 1_000_000
+
+
+def cache_key(dataset_id: str) -> str:
+    return f"{dataset_id}.npz"
+
+
+def npz_bytes_estimate(recipe: jd.Recipe) -> int:
+    """About the size of the full NPZ: every row of every split, X and y, float32."""
+    shape = recipe.shape
+    n_train, n_test = recipe.split_sizes
+    return 4 * (shape.n_rows + n_train + n_test) * (shape.n_features + shape.n_classes) + 4096
+
+
+def resolve(recipe: jd.Recipe, backend: str) -> str:
+    """The concrete backend that will compute this recipe; 400 for an impossible choice."""
+    if recipe.version == V1:
+        if backend not in ("auto", "numpy"):
+            raise BackendUnavailableError(
+                f"generator version 1.0.0 runs on the numpy backend only, not {backend!r}; "
+                "use backend 'numpy' or version 2.0.0"
+            )
+        return "numpy"
+    return resolve_backend(backend, recipe.shape.n_rows)
+
+
+def build_recipe(body: CreateDatasetRequest) -> jd.Recipe:
+    """Validate the request's generator, version and params (400 on errors)."""
+    return jd.recipe(body.generator, body.params, version=body.version)
+
+
+class Creator:
+    """``POST /v1/datasets`` and each item of ``batch-create``."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    async def create(self, body: CreateDatasetRequest) -> tuple[Meta, list[str]]:
+        """Store (or find) the dataset; returns its meta and the recipe's warnings."""
+        ctx = self.ctx
+        recipe = build_recipe(body)
+        check_budget(recipe.n_rows("full"), ctx.settings.max_rows)
+        backend = resolve(recipe, body.backend or ctx.settings.backend)
+        async with ctx.locks.hold(recipe.dataset_id):
+            found = await ctx.blocking(ctx.store.get, recipe.dataset_id, ctx.now())
+            if found is not None:
+                meta = {**found.meta, "tags": body.tags, "ttl_seconds": body.ttl_seconds}
+            else:
+                meta = await self._build(recipe, body, backend)
+            entry, _ = await ctx.blocking(ctx.store.put, meta, persist=body.persist, now=ctx.now())
+        return entry.meta, list(recipe.warnings)
+
+    async def _build(self, recipe: jd.Recipe, body: CreateDatasetRequest, backend: str) -> Meta:
+        ctx = self.ctx
+        if recipe.n_rows("full") <= EAGER_ROWS:
+            distribution, checksum = await ctx.blocking(self._generate_now, recipe, backend, body.persist)
+        else:
+            distribution, checksum = await ctx.blocking(class_distribution, recipe), None
+        return new_meta(
+            recipe, body, backend=backend, distribution=distribution, checksum=checksum, now=ctx.now()
+        )
+
+    def _generate_now(self, recipe: jd.Recipe, backend: str, persist: bool) -> tuple[dict[str, int], str]:
+        """Generate the dataset, write its NPZ (to the cache when ``persist``); blocking."""
+        from juniper_data_core.formats.npz import iter_npz
+
+        t0 = time.perf_counter()
+        dataset = jd.generate(recipe, backend=backend)
+        seconds = time.perf_counter() - t0
+        metrics = self.ctx.metrics
+        metrics.generation_seconds.labels(generator=recipe.generator, backend=dataset.backend).observe(
+            seconds
+        )
+        metrics.rows_generated.labels(generator=recipe.generator).inc(recipe.shape.n_rows)
+        digest = hashlib.sha256()
+        cache = self.ctx.cache
+        if persist and cache.fits(npz_bytes_estimate(recipe)):
+            with cache.writer(cache_key(recipe.dataset_id)) as f:
+                for chunk in iter_npz(dataset):
+                    digest.update(chunk)
+                    f.write(chunk)
+        else:
+            for chunk in iter_npz(dataset):
+                digest.update(chunk)
+        meta: dict[str, Any] = dataset.meta
+        return dict(meta["class_distribution"]), digest.hexdigest()

@@ -1,0 +1,128 @@
+"""Live servers for the service tests: real uvicorn on a free loopback port, driven with httpx."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from juniper_data_service.app import create_app
+from juniper_data_service.settings import Settings
+
+API_KEY = "test-key-0123456789"
+CASCOR_SPIRAL = {"n_spirals": 2, "n_points": 1000, "n_rotations": 2, "noise_level": 0.25, "seed": 42}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """``create_app(settings)`` served by uvicorn in a background thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/v1/health/live", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., LiveServer]]:
+    """Start a server with settings overrides (``storage_path`` defaults to a fresh directory)."""
+    started: list[LiveServer] = []
+
+    def start(**overrides: Any) -> LiveServer:
+        overrides.setdefault("storage_path", tmp_path_factory.mktemp("storage"))
+        overrides.setdefault("log_level", "WARNING")
+        server = LiveServer(Settings(**overrides)).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def server(start_server: Callable[..., LiveServer]) -> LiveServer:
+    return start_server()
+
+
+@pytest.fixture(scope="session")
+def base_url(server: LiveServer) -> str:
+    return server.url
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=60) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def spiral_id(base_url: str) -> str:
+    """Cascor's spiral, created once."""
+    r = httpx.post(
+        f"{base_url}/v1/datasets", json={"generator": "spiral", "params": CASCOR_SPIRAL}, timeout=60
+    )
+    r.raise_for_status()
+    return str(r.json()["dataset_id"])
+
+
+Create = Callable[..., httpx.Response]
+
+
+@pytest.fixture
+def create(client: httpx.Client) -> Create:
+    """``create(generator, params, **body)`` -> the POST /v1/datasets response."""
+
+    def post(generator: str, params: dict[str, Any], **body: Any) -> httpx.Response:
+        return client.post("/v1/datasets", json={"generator": generator, "params": params, **body})
+
+    return post
+
+
+_seeds = iter(range(10_000, 1_000_000))
+
+
+@pytest.fixture
+def unique() -> Callable[..., dict[str, Any]]:
+    """Small xor params with a seed no other test uses."""
+
+    def params(**extra: Any) -> dict[str, Any]:
+        return {"n_points_per_quadrant": 20, "seed": next(_seeds), **extra}
+
+    return params
+
+
+@pytest.fixture
+def cascor_params() -> dict[str, Any]:
+    return dict(CASCOR_SPIRAL)
