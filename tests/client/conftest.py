@@ -47,7 +47,6 @@ def start_service(storage_path: Path, **settings: Any) -> RunningService:
     pytest.importorskip("fastapi")
     uvicorn = pytest.importorskip("uvicorn")
     from juniper_data_service.app import create_app
-
     from juniper_data_service.settings import Settings
 
     app = create_app(Settings(storage_path=storage_path, **settings))
