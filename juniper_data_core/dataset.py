@@ -126,8 +126,13 @@ def generate(
     name = resolve_backend(backend, r.shape.n_rows)
     X_full, y_full = _rows(r, name, "full", 0, r.shape.n_rows)
     n_train, n_test = r.split_sizes
-    if r.params["shuffle"]:
-        # Train and test are rows of full in the shuffled order: copied, not recomputed.
+    if r.params["shuffle"] and getattr(get_backend(name), "recompute_shuffled", False):
+        # Compiled backends compute shuffled rows faster than they can gather them from
+        # full: a gather is a random memory read per row (docs/benchmarks.md).
+        X_train, y_train = _rows(r, name, "train", 0, n_train)
+        X_test, y_test = _rows(r, name, "test", 0, n_test)
+    elif r.params["shuffle"]:
+        # NumPy computes rows slowly: train and test are copied from full, not recomputed.
         perm = make_permutation(r.shape.n_rows, r.seed)
         take = getattr(get_backend(name), "gather", gather)
         X_train, y_train = take(X_full, y_full, perm, 0, n_train)

@@ -1,11 +1,15 @@
 """Split sizes and the index-pure shuffle.
 
 The shuffle is a keyed bijection of ``[0, N)``: a 4-round Feistel network over the
-smallest power-of-two domain ``2**b >= N`` (halves of ``b - b//2`` and ``b//2`` bits,
-swapping widths each round), with cycle walking (apply again while the value is
-``>= N``; fewer than 2 applications on average). Row ``j`` of the shuffled order is
-``perm(j)``, computed alone, so train row ``j`` is source row ``perm(j)`` and test
-row ``j`` is source row ``perm(n_train + j)``, with nothing sorted or stored.
+mixed-radix domain ``Z_a x Z_m`` with ``m = 2**k``, ``k = b // 2`` for the smallest
+``2**b >= N``, and ``a = ceil(N / m)``. A position ``x`` splits into ``u = x >> k``
+(in ``[0, a)``) and ``v = x & (m - 1)``; rounds alternate ``u = (u + F(v)) mod a``
+and ``v = v ^ (F(u) mod m)``. The domain ``a * m`` exceeds ``N`` by less than ``m``
+(about ``sqrt(N)``), so cycle walking (apply again while the value is ``>= N``) almost
+never repeats: a power-of-two domain would walk up to half of all positions, and that
+data-dependent loop was most of the cost of a shuffled split. Row ``j`` of the shuffled
+order is ``perm(j)``, computed alone, so train row ``j`` is source row ``perm(j)`` and
+test row ``j`` is source row ``perm(n_train + j)``, with nothing sorted or stored.
 """
 
 from __future__ import annotations
@@ -17,17 +21,18 @@ import numpy as np
 
 from juniper_data_core.rng.threefry import MASK32, stream_key, threefry2x32
 
-FEISTEL_ROUNDS = 4  # even, so the halves end where they started; 4 suffice for a PRP
+FEISTEL_ROUNDS = 4  # even: two rounds of each half
 # Random stream of the shuffle's round keys (see docs/reproducibility.md).
 PERM_STREAM = 0x5045524D  # "PERM"
 
 
 @dataclass(frozen=True)
 class Permutation:
-    """A keyed bijection of ``[0, n)``."""
+    """A keyed bijection of ``[0, n)`` over ``Z_high x Z_(2**low_bits)``."""
 
     n: int
-    bits: int
+    low_bits: int
+    high: int
     keys: tuple[int, ...]
 
 
@@ -46,12 +51,13 @@ def split_sizes(n: int, train_ratio: float, test_ratio: float) -> tuple[int, int
 
 def make_permutation(n: int, seed: int) -> Permutation:
     """The shuffle of a dataset of ``n`` rows with ``seed``; depends on nothing else."""
-    bits = max(2, (n - 1).bit_length())
+    low_bits = max(2, (n - 1).bit_length()) // 2
+    high = max(1, -(-n // (1 << low_bits)))
     k0, k1 = stream_key(seed, PERM_STREAM)
     rounds = np.arange(FEISTEL_ROUNDS, dtype=np.uint32)
     words, _ = threefry2x32(np.uint32(k0), np.uint32(k1), rounds, np.zeros_like(rounds))
     keys = tuple(int(w) for w in words)
-    return Permutation(n=n, bits=bits, keys=keys)
+    return Permutation(n=n, low_bits=low_bits, high=high, keys=keys)
 
 
 _MUL1 = np.uint32(0x7FEB352D)
@@ -67,38 +73,37 @@ def _mix32(x: Any) -> Any:
     return x ^ (x >> 16)
 
 
-def feistel(xp: Any, x: Any, bits: int, keys: Any) -> Any:
-    """One application of the Feistel network to ``x`` in ``[0, 2**bits)``.
+def feistel(xp: Any, x: Any, low_bits: int, high: Any, keys: Any) -> Any:
+    """One application of the Feistel network to ``x`` in ``[0, high * 2**low_bits)``.
 
-    The halves have ``bits - bits//2`` (left) and ``bits//2`` (right) bits and swap
-    widths every round; after the even number of rounds they are back in place.
+    ``xp.mulhi(h, high)`` is ``floor(h * high / 2**32)``: a 32-bit hash brought into
+    ``[0, high)`` with a multiply instead of a division (Lemire's reduction).
     """
-    shift = bits // 2
-    mask_right = (1 << shift) - 1
-    mask_left = (1 << (bits - shift)) - 1
-    left = x >> shift
-    right = x & mask_right
-    for key in keys:
-        h = _mix32(xp.u32(right) ^ key)
-        left, right = right, (left ^ xp.index(h)) & mask_left
-        mask_left, mask_right = mask_right, mask_left
-    return (left << shift) | right
+    mask = (1 << low_bits) - 1
+    u = x >> low_bits
+    v = x & mask
+    for r in range(0, len(keys), 2):
+        u = u + xp.mulhi(_mix32(xp.u32(v) ^ keys[r]), high)
+        u = u - high * (u >= high)
+        v = v ^ (xp.index(_mix32(xp.u32(u) ^ keys[r + 1])) & mask)
+    return (u << low_bits) | v
 
 
-def walk(xp: Any, p: Any, n: int, bits: int, keys: Any) -> Any:
+def walk(xp: Any, p: Any, perm_n: int, low_bits: int, high: int, keys: Any) -> Any:
     """``perm(p)`` for one scalar position (compiled by Numba): cycle walking."""
-    y = feistel(xp, p, bits, keys)
-    while y >= n:
-        y = feistel(xp, y, bits, keys)
+    y = feistel(xp, p, low_bits, high, keys)
+    while y >= perm_n:
+        y = feistel(xp, y, low_bits, high, keys)
     return y
 
 
 def permute(xp: Any, positions: Any, perm: Permutation) -> Any:
     """``perm(p)`` for a vector of positions (NumPy, CuPy): cycle walking by compaction,
     so each further pass touches only the values still outside ``[0, n)``."""
-    y = feistel(xp, positions, perm.bits, perm.keys)
+    args = (perm.low_bits, perm.high, perm.keys)
+    y = feistel(xp, positions, *args)
     bad = xp.nonzero(y >= perm.n)[0]
     while bad.size:
-        y[bad] = feistel(xp, y[bad], perm.bits, perm.keys)
+        y[bad] = feistel(xp, y[bad], *args)
         bad = bad[y[bad] >= perm.n]
     return y

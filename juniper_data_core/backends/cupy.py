@@ -44,6 +44,7 @@ def _namespace() -> types.ModuleType:
         stack=cp.stack,
         arange=cp.arange,
         nonzero=cp.nonzero,
+        mulhi=lambda h, a: ((h.astype(cp.uint64) * cp.uint64(a)) >> cp.uint64(32)).astype(cp.int64),
     )
     return ns
 
@@ -58,6 +59,8 @@ class CupyBackend:
     """CuPy on the current CUDA device."""
 
     name = "cupy"
+    #: Shuffled splits are computed at their positions rather than gathered from full.
+    recompute_shuffled = True
 
     def probe(self) -> bool:
         import cupy as cp

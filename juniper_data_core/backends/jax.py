@@ -28,6 +28,14 @@ def _namespace() -> types.ModuleType:
     def cast(dtype: Any) -> Any:
         return lambda x: jnp.asarray(x).astype(dtype)
 
+    def mulhi(h: Any, a: Any) -> Any:
+        # floor(h * a / 2**32) in uint32 arithmetic from 16-bit halves of h: exact
+        # for a <= 2**16, which 2**31 rows guarantee (a <= 2**(31 - 15)).
+        a = jnp.asarray(a).astype(jnp.uint32)
+        top = (h >> 16) * a
+        bottom = (h & 0xFFFF) * a
+        return ((top + (bottom >> 16)) >> 16).astype(jnp.int32)
+
     ns = types.ModuleType("juniper_data_core.xp.jax")
     ns.__dict__.update(
         counter=lambda i: (i.astype(jnp.uint32), jnp.zeros_like(i, dtype=jnp.uint32)),
@@ -45,29 +53,31 @@ def _namespace() -> types.ModuleType:
         maximum=jnp.maximum,
         stack=jnp.stack,
         arange=jnp.arange,
+        mulhi=mulhi,
     )
     return ns
 
 
 @functools.cache
-def _program(kernel: Kernel, n_features: int, n_classes: int, size: int, bits: int) -> Any:
+def _program(kernel: Kernel, n_features: int, n_classes: int, size: int, low_bits: int) -> Any:
     import jax
     import jax.numpy as jnp
 
     ns = _namespace()
 
-    def run(start: Any, consts: Any, n: Any, keys: Any) -> Any:
+    def run(start: Any, consts: Any, n: Any, high: Any, keys: Any) -> Any:
         rows = start + jnp.arange(size, dtype=jnp.int32)
-        if bits:
+        if low_bits:
             # Padding rows past the view are clamped into [0, n): cycle walking only
             # terminates from a start inside the range.
             rows = jnp.minimum(rows, n - 1)
 
             # Cycle walking as a device loop: re-apply where still out of range.
             def walk(y: Any) -> Any:
-                return jnp.where(y >= n, feistel(ns, y, bits, keys), y)
+                return jnp.where(y >= n, feistel(ns, y, low_bits, high, keys), y)
 
-            rows = jax.lax.while_loop(lambda y: jnp.any(y >= n), walk, feistel(ns, rows, bits, keys))
+            first = feistel(ns, rows, low_bits, high, keys)
+            rows = jax.lax.while_loop(lambda y: jnp.any(y >= n), walk, first)
         task = Task(kernel, consts, n_features, n_classes, 0, size, None)
         return evaluate(ns, task, rows)
 
@@ -90,6 +100,8 @@ class JaxBackend:
     """``jax.jit``-compiled kernels."""
 
     name = "jax"
+    #: Shuffled splits are computed at their positions rather than gathered from full.
+    recompute_shuffled = True
 
     def probe(self) -> bool:
         import jax
@@ -114,15 +126,16 @@ class JaxBackend:
         n = task.stop - task.start
         size = min(_CHUNK, max(1024, 1 << (max(n, 1) - 1).bit_length()))
         perm = task.perm
-        program = _program(task.kernel, task.n_features, task.n_classes, size, perm.bits if perm else 0)
+        program = _program(task.kernel, task.n_features, task.n_classes, size, perm.low_bits if perm else 0)
         consts = _device_consts(task.consts)
-        keys = jnp.asarray(np.asarray(perm.keys if perm else (0,) * 6, np.uint32))
+        keys = jnp.asarray(np.asarray(perm.keys if perm else (0,) * 4, np.uint32))
         limit = jnp.int32(perm.n if perm else 0)
+        high = jnp.int32(perm.high if perm else 1)
         X = np.empty((n, task.n_features), np.float32)
         Y = np.empty((n, task.n_classes), np.float32)
         for s in range(0, n, size):
             e = min(n, s + size)
-            Xc, Yc = program(jnp.int32(task.start + s), consts, limit, keys)
+            Xc, Yc = program(jnp.int32(task.start + s), consts, limit, high, keys)
             X[s:e] = np.asarray(Xc)[: e - s]
             Y[s:e] = np.asarray(Yc)[: e - s]
         return X, Y

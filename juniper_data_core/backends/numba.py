@@ -1,9 +1,16 @@
-"""The Numba backend: one fused, parallel loop over rows, on every CPU core.
+"""The Numba backend: fused, parallel loops over rows, on every CPU core.
 
 Numba compiles the very functions the array backends run, called per row with
 scalars. :func:`_jit_tree` compiles a kernel and, recursively, every plain Python
 function it calls, so generators and the RNG are written once. Scalars of uint32
 arithmetic are widened to int64 by Numba; the masks in the RNG keep them exact.
+
+The loops are shaped for LLVM's vectoriser, which is where the speed is (about 3x on
+the spiral): rows go in blocks; within a block, each inner loop is straight-line
+arithmetic over 1-D temporaries (no libm calls: see :mod:`.numba_libm`; no Python
+division checks: ``error_model="numpy"``; no strided stores, which are done in a
+separate copy loop). The shuffle's rare cycle-walking repeats get their own loop, so
+the Feistel rounds vectorise too.
 """
 
 from __future__ import annotations
@@ -18,11 +25,13 @@ import numpy as np
 
 from juniper_data_core.backends.base import FloatArray, Kernel, Task
 from juniper_data_core.rng.threefry import MASK32
-from juniper_data_core.split import FEISTEL_ROUNDS, Permutation, walk
+from juniper_data_core.split import FEISTEL_ROUNDS, Permutation, feistel
 
 _compiled: dict[Any, Any] = {}
 _loops: dict[tuple[str, bool], Callable[..., None]] = {}
 _NO_KEYS = (0,) * FEISTEL_ROUNDS
+# Rows per block: the temporaries (a few KiB each) stay in L1/L2.
+_BLOCK = 2048
 
 
 def _jit_tree(fn: Any) -> Any:
@@ -37,13 +46,18 @@ def _jit_tree(fn: Any) -> Any:
         if isinstance(value, types.FunctionType):
             scope[name] = _jit_tree(value)
     clone = types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
-    jitted = numba.njit(clone)
+    # The numpy error model drops the zero-division checks whose branches stop vectorisation
+    # (no kernel divides by zero: every divisor is a validated count or size).
+    jitted = numba.njit(clone, error_model="numpy", inline="always")
     _compiled[fn] = jitted
     return jitted
 
 
+@functools.cache
 def _namespace() -> types.ModuleType:
     import numba
+
+    from juniper_data_core.backends import numba_libm
 
     ns = types.ModuleType("juniper_data_core.xp.numba")
     ns.__dict__.update(
@@ -52,16 +66,40 @@ def _namespace() -> types.ModuleType:
         i32=numba.njit(lambda x: np.int64(x)),
         u32=numba.njit(lambda x: x),
         index=numba.njit(lambda x: x),
+        # h < 2**32 and a < 2**31, so the product fits int64.
+        mulhi=numba.njit(lambda h, a: (h * a) >> 32),
         float32=np.float32,
         sqrt=np.sqrt,
-        log=np.log,
-        cos=np.cos,
-        sin=np.sin,
+        log=_jit_tree(numba_libm.log),
+        cos=_jit_tree(numba_libm.cos),
+        sin=_jit_tree(numba_libm.sin),
         floor=np.floor,
         minimum=numba.njit(lambda a, b: min(a, b)),
         maximum=numba.njit(lambda a, b: max(a, b)),
     )
     return ns
+
+
+@functools.cache
+def _source_rows() -> Callable[..., None]:
+    """``rows[q] = perm(first + q)`` (or ``first + q``), vectorised but for rare re-walks."""
+    import numba
+
+    ns = _namespace()
+    feistel_j = _jit_tree(feistel)
+
+    def fill(rows, first, permuted, n, low_bits, high, keys):  # type: ignore[no-untyped-def]
+        for q in range(rows.shape[0]):
+            rows[q] = first + q
+        if permuted:
+            for q in range(rows.shape[0]):
+                rows[q] = feistel_j(ns, rows[q], low_bits, high, keys)
+            for q in range(rows.shape[0]):
+                while rows[q] >= n:
+                    rows[q] = feistel_j(ns, rows[q], low_bits, high, keys)
+
+    compiled: Callable[..., None] = numba.njit(fill, error_model="numpy")
+    return compiled
 
 
 def _loop(kernel: Kernel) -> Callable[..., None]:
@@ -73,37 +111,47 @@ def _loop(kernel: Kernel) -> Callable[..., None]:
 
     ns = _namespace()
     label = _jit_tree(kernel.label)
-    walk_j = _jit_tree(walk)
+    source_rows = _source_rows()
     if kernel.point is not None:
         point = _jit_tree(kernel.point)
 
-        def run(start, X, Y, c, permuted, n, bits, keys):  # type: ignore[no-untyped-def]
-            for p in numba.prange(X.shape[0]):
-                i = np.int64(start) + np.int64(p)
-                if permuted:
-                    i = walk_j(ns, i, n, bits, keys)
-                x, y = point(ns, i, c)
-                X[p, 0] = x
-                X[p, 1] = y
-                lab = label(ns, i, c)
-                for k in range(Y.shape[1]):
-                    Y[p, k] = np.float32(1.0) if k == lab else np.float32(0.0)
+        def features(rows, X, s, c):  # type: ignore[no-untyped-def]
+            a = np.empty(rows.shape[0], np.float32)
+            b = np.empty(rows.shape[0], np.float32)
+            for q in range(rows.shape[0]):
+                a[q], b[q] = point(ns, rows[q], c)
+            for q in range(rows.shape[0]):
+                X[s + q, 0] = a[q]
+                X[s + q, 1] = b[q]
 
     else:
         feature = _jit_tree(kernel.feature)
 
-        def run(start, X, Y, c, permuted, n, bits, keys):  # type: ignore[no-untyped-def]
-            for p in numba.prange(X.shape[0]):
-                i = np.int64(start) + np.int64(p)
-                if permuted:
-                    i = walk_j(ns, i, n, bits, keys)
-                for j in range(X.shape[1]):
-                    X[p, j] = feature(ns, i, j, c)
-                lab = label(ns, i, c)
-                for k in range(Y.shape[1]):
-                    Y[p, k] = np.float32(1.0) if k == lab else np.float32(0.0)
+        def features(rows, X, s, c):  # type: ignore[no-untyped-def]
+            a = np.empty(rows.shape[0], np.float32)
+            for j in range(X.shape[1]):
+                for q in range(rows.shape[0]):
+                    a[q] = feature(ns, rows[q], j, c)
+                for q in range(rows.shape[0]):
+                    X[s + q, j] = a[q]
 
-    compiled: Callable[..., None] = numba.njit(parallel=True)(run)
+    features_j = numba.njit(features, error_model="numpy")
+
+    def run(start, X, Y, c, permuted, n, low_bits, high, keys):  # type: ignore[no-untyped-def]
+        total = X.shape[0]
+        for b in numba.prange((total + _BLOCK - 1) // _BLOCK):
+            s = b * _BLOCK
+            rows = np.empty(min(_BLOCK, total - s), np.int64)
+            source_rows(rows, np.int64(start) + s, permuted, n, low_bits, high, keys)
+            features_j(rows, X, s, c)
+            labels = np.empty(rows.shape[0], np.int64)
+            for q in range(rows.shape[0]):
+                labels[q] = label(ns, rows[q], c)
+            for q in range(rows.shape[0]):
+                for k in range(Y.shape[1]):
+                    Y[s + q, k] = np.float32(1.0) if k == labels[q] else np.float32(0.0)
+
+    compiled: Callable[..., None] = numba.njit(parallel=True, error_model="numpy")(run)
     _loops[key] = compiled
     return compiled
 
@@ -112,16 +160,23 @@ def _loop(kernel: Kernel) -> Callable[..., None]:
 def _gather_loop() -> Callable[..., None]:
     import numba
 
-    ns = _namespace()
-    walk_j = _jit_tree(walk)
+    source_rows = _source_rows()
 
-    def run(start, X_full, Y_full, X, Y, n, bits, keys):  # type: ignore[no-untyped-def]
-        for p in numba.prange(X.shape[0]):
-            i = walk_j(ns, np.int64(start) + np.int64(p), n, bits, keys)
-            X[p] = X_full[i]
-            Y[p] = Y_full[i]
+    def run(start, X_full, Y_full, X, Y, n, low_bits, high, keys):  # type: ignore[no-untyped-def]
+        total = X.shape[0]
+        for b in numba.prange((total + _BLOCK - 1) // _BLOCK):
+            s = b * _BLOCK
+            rows = np.empty(min(_BLOCK, total - s), np.int64)
+            source_rows(rows, np.int64(start) + s, True, n, low_bits, high, keys)
+            # Element by element: a row slice per row would build an array view each time.
+            for q in range(rows.shape[0]):
+                r = rows[q]
+                for j in range(X.shape[1]):
+                    X[s + q, j] = X_full[r, j]
+                for k in range(Y.shape[1]):
+                    Y[s + q, k] = Y_full[r, k]
 
-    compiled: Callable[..., None] = numba.njit(parallel=True)(run)
+    compiled: Callable[..., None] = numba.njit(parallel=True, error_model="numpy")(run)
     return compiled
 
 
@@ -136,6 +191,8 @@ class NumbaBackend:
     """Numba-compiled parallel CPU loops."""
 
     name = "numba"
+    #: Shuffled splits are computed at their positions rather than gathered from full.
+    recompute_shuffled = True
 
     def probe(self) -> bool:
         try:
@@ -161,7 +218,8 @@ class NumbaBackend:
             _scalar_consts(task.consts),
             perm is not None,
             perm.n if perm else 0,
-            perm.bits if perm else 2,
+            perm.low_bits if perm else 1,
+            perm.high if perm else 1,
             perm.keys if perm else _NO_KEYS,
         )
         return X, Y
@@ -172,5 +230,5 @@ class NumbaBackend:
         """Rows ``perm(start) .. perm(stop - 1)`` of arrays already generated, in one pass."""
         X = np.empty((stop - start, X_full.shape[1]), np.float32)
         Y = np.empty((stop - start, Y_full.shape[1]), np.float32)
-        _gather_loop()(start, X_full, Y_full, X, Y, perm.n, perm.bits, perm.keys)
+        _gather_loop()(start, X_full, Y_full, X, Y, perm.n, perm.low_bits, perm.high, perm.keys)
         return X, Y

@@ -24,6 +24,10 @@ def _counter(i: Any) -> tuple[Any, Any]:
     return (i & MASK32).astype(np.uint32), (i >> 32).astype(np.uint32)
 
 
+def _mulhi(h: Any, a: int) -> Any:
+    return ((h.astype(np.uint64) * np.uint64(a)) >> np.uint64(32)).astype(np.int64)
+
+
 def _cast(dtype: type) -> Any:
     return lambda x: np.asarray(x).astype(dtype, copy=False)
 
@@ -47,6 +51,7 @@ NAMESPACE.__dict__.update(
     stack=np.stack,
     arange=np.arange,
     nonzero=np.nonzero,
+    mulhi=_mulhi,
 )
 
 

@@ -91,10 +91,12 @@ def _feature(xp: Any, i: Any, j: int, c: Any) -> Any:
     k = i // c.m
     lo, hi = xp.counter(i)
     s = j // 2
-    z = normal_pair(xp, *threefry2x32(c.keys[s, 0], c.keys[s, 1], lo, hi))[j % 2]
+    a, b = threefry2x32(c.keys[s, 0], c.keys[s, 1], lo, hi)
+    z = normal_pair(xp, a, b)[j % 2]
     v = c.std[k] * z + c.centers[k, j]
     s2 = s + c.keys.shape[0] // 2
-    zn = normal_pair(xp, *threefry2x32(c.keys[s2, 0], c.keys[s2, 1], lo, hi))[j % 2]
+    a, b = threefry2x32(c.keys[s2, 0], c.keys[s2, 1], lo, hi)
+    zn = normal_pair(xp, a, b)[j % 2]
     return v + c.noise * zn
 
 

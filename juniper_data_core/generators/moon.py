@@ -48,7 +48,8 @@ def _point(xp: Any, i: Any, c: Any) -> tuple[Any, Any]:
     k = xp.f32(i - c.n_upper * lower)
     t = k * (c.upper_step + (c.lower_step - c.upper_step) * lf)
     lo, hi = xp.counter(i)
-    z0, z1 = normal_pair(xp, *threefry2x32(c.k0, c.k1, lo, hi))
+    a, b = threefry2x32(c.k0, c.k1, lo, hi)
+    z0, z1 = normal_pair(xp, a, b)
     sign = xp.float32(1.0) - xp.float32(2.0) * lf
     x = lf + sign * xp.cos(t) + c.noise * z0
     y = xp.float32(0.5) * lf + sign * xp.sin(t) + c.noise * z1
