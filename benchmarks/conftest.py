@@ -168,3 +168,10 @@ def run(benchmark, request: pytest.FixtureRequest):  # type: ignore[no-untyped-d
         return benchmark(fn)
 
     return _run
+
+
+def pytest_benchmark_update_json(config: pytest.Config, benchmarks: object, output_json: dict) -> None:
+    """Drop each benchmark's raw per-round timings from the JSON: the summary statistics are
+    what compare.py and report.py read, and the raw rounds made a saved run 12 MB."""
+    for bench in output_json.get("benchmarks", []):
+        bench.get("stats", {}).pop("data", None)

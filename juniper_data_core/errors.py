@@ -22,6 +22,15 @@ class ParamsError(JuniperDataError, ValueError):
         self.errors = errors or []
 
 
+class FieldValueError(ValueError):
+    """A check across fields failed; ``field`` is the one to change (raised inside
+    validators, reported as that field's error in :class:`ParamsError`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class BackendUnavailableError(JuniperDataError, RuntimeError):
     """The backend asked for is unknown or cannot run here."""
 

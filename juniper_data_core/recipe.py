@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from juniper_data_core.errors import ParamsError, UnknownGeneratorError
+from juniper_data_core.errors import FieldValueError, ParamsError, UnknownGeneratorError
 from juniper_data_core.generators import REGISTRY, V1, GeneratorSpec, Shape
 from juniper_data_core.split import split_sizes
 
@@ -88,7 +88,10 @@ def _spec(name: str) -> GeneratorSpec:
 def _format_errors(err: ValidationError) -> list[tuple[str, str]]:
     out = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "params"
+        cause = e.get("ctx", {}).get("error")
+        # A model validator's error has no location: the field it names stands in.
+        field = cause.field if isinstance(cause, FieldValueError) else "params"
+        loc = ".".join(str(p) for p in e["loc"]) or field
         msg = e["msg"].removeprefix("Value error, ")
         got = e.get("input")
         if e["loc"] and not isinstance(got, dict | list):
@@ -155,8 +158,12 @@ def recipe(name: str, params: Mapping[str, Any] | None = None, *, version: str |
 
         try:
             check_v1_params(name, canonical)
+        except FieldValueError as err:
+            message = f"invalid {name} parameters for version 1.0.0: {err}"
+            raise ParamsError(message, [(err.field, str(err))]) from None
         except ValueError as err:
-            raise ParamsError(f"invalid {name} parameters for version 1.0.0: {err}") from None
+            message = f"invalid {name} parameters for version 1.0.0: {err}"
+            raise ParamsError(message, [("version", str(err))]) from None
     return Recipe(name, version, canonical, warnings)
 
 

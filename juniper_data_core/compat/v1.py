@@ -28,6 +28,8 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from juniper_data_core.errors import FieldValueError
+
 __all__ = [
     "V1_ALIASES",
     "V1_DEFAULTS",
@@ -153,9 +155,10 @@ def check_v1_params(generator: str, params: Mapping[str, Any]) -> None:
             bound = f"at most {high:g}"
         else:
             continue
-        raise ValueError(
+        raise FieldValueError(
+            field,
             f"{field} must be {bound} in {generator} {V1_VERSION}, got {value!r}"
-            " (2.0.0 is bounded only by the size budget)"
+            " (2.0.0 is bounded only by the size budget)",
         )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from juniper_data_core.backends.base import Kernel
+from juniper_data_core.errors import FieldValueError
 
 V1 = "1.0.0"
 V2 = "2.0.0"
@@ -29,9 +30,10 @@ class SplitParams(BaseModel):
     def _ratios_fit(self) -> SplitParams:
         total = self.train_ratio + self.test_ratio
         if total > 1.0 + 1e-12:
-            raise ValueError(
+            raise FieldValueError(
+                "test_ratio",
                 f"train_ratio ({self.train_ratio}) + test_ratio ({self.test_ratio}) = {total:g} "
-                "must be <= 1; lower one of them"
+                "must be <= 1; lower one of them",
             )
         return self
 

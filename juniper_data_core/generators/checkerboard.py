@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from juniper_data_core.backends.base import Kernel
+from juniper_data_core.errors import FieldValueError
 from juniper_data_core.generators.base import GeneratorSpec, Shape, SplitParams
 from juniper_data_core.rng import normal_pair, stream_key, threefry2x32, uniform
 
@@ -32,7 +33,8 @@ class CheckerboardParams(SplitParams):
         for name in ("x_range", "y_range"):
             lo, hi = getattr(self, name)
             if not lo < hi:
-                raise ValueError(f"{name} min ({lo}) must be < max ({hi}); give ({hi}, {lo}) or widen it")
+                fix = f"give ({hi}, {lo})" if lo > hi else f"give a wider range, e.g. ({lo}, {lo + 1})"
+                raise FieldValueError(name, f"{name} min ({lo}) must be < max ({hi}); {fix}")
         return self
 
 

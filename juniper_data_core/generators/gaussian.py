@@ -18,6 +18,7 @@ import numpy.typing as npt
 from pydantic import Field, model_validator
 
 from juniper_data_core.backends.base import Kernel
+from juniper_data_core.errors import FieldValueError
 from juniper_data_core.generators.base import GeneratorSpec, Shape, SplitParams
 from juniper_data_core.rng import normal_pair, stream_key, threefry2x32
 
@@ -44,15 +45,17 @@ class GaussianParams(SplitParams):
     def _shapes_agree(self) -> GaussianParams:
         stds = self.class_std if isinstance(self.class_std, list) else [self.class_std]
         if not stds:
-            raise ValueError("class_std must be a number or a non-empty list; give e.g. 1.0")
+            message = "class_std must be a number or a non-empty list; give e.g. 1.0"
+            raise FieldValueError("class_std", message)
         if any(s <= 0 for s in stds):
-            raise ValueError(f"class_std values must be > 0, got {stds}")
+            raise FieldValueError("class_std", f"class_std values must be > 0, got {stds}")
         if self.centers is not None:
             rows = len(self.centers)
             if rows != self.n_classes or any(len(r) != self.n_features for r in self.centers):
-                raise ValueError(
+                raise FieldValueError(
+                    "centers",
                     f"centers must be n_classes x n_features = {self.n_classes} x {self.n_features}, "
-                    f"got {rows} rows of lengths {sorted({len(r) for r in self.centers})}"
+                    f"got {rows} rows of lengths {sorted({len(r) for r in self.centers})}",
                 )
         return self
 

@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from juniper_data_core.backends.base import Kernel
+from juniper_data_core.errors import FieldValueError
 from juniper_data_core.generators.base import GeneratorSpec, Shape, SplitParams
 from juniper_data_core.rng import normal_pair, stream_key, threefry2x32, uniform
 
@@ -31,9 +32,10 @@ class XorParams(SplitParams):
     def _margin_fits(self) -> XorParams:
         for name in ("x_range", "y_range"):
             if self.margin >= getattr(self, name):
-                raise ValueError(
+                raise FieldValueError(
+                    "margin",
                     f"margin ({self.margin}) must be < {name} ({getattr(self, name)}); "
-                    f"lower margin or raise {name}"
+                    f"lower margin or raise {name}",
                 )
         return self
 

@@ -167,8 +167,9 @@ def test_version_1_is_numpy_only(backend: str) -> None:
 
 
 def test_make_spiral_version_1_caps_points() -> None:
-    with pytest.raises(ParamsError, match=r"n_points_per_spiral must be between 10 and 10000.*got 20000"):
+    with pytest.raises(ParamsError, match=r"n_points_per_spiral must be between 10 and 10000.*got 20000") as info:
         jd.recipe("spiral", {"n_points_per_spiral": 20_000}, version="1.0.0")
+    assert [field for field, _ in info.value.errors] == ["n_points_per_spiral"]
     assert jd.recipe("spiral", {"n_points_per_spiral": 20_000}).n_rows() == 40_000
 
 
@@ -211,3 +212,25 @@ def test_unknown_split(split: str) -> None:
         jd.generate_rows("spiral", {}, split=split)
     with pytest.raises(ParamsError, match="split must be one of"):
         jd.recipe("spiral").n_rows(split)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "field"),
+    [
+        ("spiral", {"train_ratio": 0.9, "test_ratio": 0.2}, "test_ratio"),
+        ("xor", {"margin": 1.0}, "margin"),
+        ("checkerboard", {"y_range": (2.0, 1.0)}, "y_range"),
+        ("gaussian", {"class_std": []}, "class_std"),
+        ("gaussian", {"n_classes": 2, "n_features": 2, "centers": [[0, 0]]}, "centers"),
+    ],
+)
+def test_checks_across_fields_name_the_field_to_change(name: str, params: dict, field: str) -> None:
+    # Clients map errors to form fields: a cross-field check must not report a bare "params".
+    with pytest.raises(ParamsError) as info:
+        jd.recipe(name, params)
+    assert [f for f, _ in info.value.errors] == [field]
+
+
+def test_make_checkerboard_equal_bounds_hint_widens_the_range() -> None:
+    with pytest.raises(ParamsError, match=r"give a wider range, e\.g\. \(1\.0, 2\.0\)"):
+        jd.recipe("checkerboard", {"x_range": (1.0, 1.0)})
