@@ -167,7 +167,9 @@ def test_version_1_is_numpy_only(backend: str) -> None:
 
 
 def test_make_spiral_version_1_caps_points() -> None:
-    with pytest.raises(ParamsError, match=r"n_points_per_spiral must be between 10 and 10000.*got 20000") as info:
+    with pytest.raises(
+        ParamsError, match=r"n_points_per_spiral must be between 10 and 10000.*got 20000"
+    ) as info:
         jd.recipe("spiral", {"n_points_per_spiral": 20_000}, version="1.0.0")
     assert [field for field, _ in info.value.errors] == ["n_points_per_spiral"]
     assert jd.recipe("spiral", {"n_points_per_spiral": 20_000}).n_rows() == 40_000
