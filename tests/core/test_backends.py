@@ -132,11 +132,6 @@ def test_cases_cover_every_generator() -> None:
 EDGE_PARAMS = {"n_samples": 1_000_000, "n_squares": 16, "x_range": (0.0, 3.0), "y_range": (-1.0, 0.7)}
 EDGE_ROWS = [(0, 468907), (1, 466677)]
 
-JAX_FMA = (
-    "engine bug: XLA contracts a * b + c into one fused multiply-add under jax.jit, so on the jax "
-    "backend {what}"
-)
-
 
 class BackendContract:
     """The checks every backend passes; a subclass sets ``backend`` (and lists the
@@ -269,18 +264,54 @@ class TestNumba(BackendContract):
 
 class TestJax(BackendContract):
     backend = "jax"
-    known_bugs: ClassVar[dict[tuple[str, str | None], str]] = {
-        ("test_floats_within_ulp_bound_of_numpy", "spiral"): JAX_FMA.format(
-            what="spiral's turns = rotations * f + arm * arm_turn is 1 ulp off NumPy's, amplified by "
-            "2 pi r to ~16 ulp of X (n_spirals=3 or n_rotations=2.5)"
-        ),
-        ("test_uniform_values_bit_identical_to_numpy", "xor-uniform"): JAX_FMA.format(
-            what="xor's margin + span * u is 1 ulp off NumPy's when span is not a power of two"
-        ),
-        ("test_checkerboard_labels_at_cell_edges_identical_to_numpy", None): JAX_FMA.format(
-            what="checkerboard's x0 + span * u and the cell of it differ, and labels at cell edges flip"
-        ),
-    }
+
+    def test_products_and_quotients_rounded_as_on_numpy(self) -> None:
+        # Under jax.jit, XLA contracts a * b + c into a fused multiply-add and turns a
+        # division by a scalar into a multiplication by its reciprocal; the backend's
+        # jaxpr rewrite rounds every float product and divides by an array instead, in
+        # nested jits too, so each operation rounds as NumPy's does.
+        import jax
+        import jax.numpy as jnp
+
+        from juniper_data_core.backends.jax import _ZERO, _numpy_rounding
+
+        u = np.arange(1 << 16, dtype=np.float32) * np.float32(2**-16)
+        i = np.arange(1 << 16, dtype=np.int32)
+        span, margin, cell = np.float32(1.8), np.float32(0.2), np.float32(0.10625)
+
+        def f(u: Any, i: Any, cell: Any) -> Any:
+            inner = jax.jit(lambda u: margin + span * u)
+            return (
+                inner(u),
+                jnp.square(u) + margin,
+                u * u * span + margin,
+                (u + margin) / cell,
+                u / np.float32(0.1),
+                i * 3 + 1,
+            )
+
+        got = jax.jit(_numpy_rounding(f))(_ZERO, u, i, cell)
+        want = (
+            margin + span * u,
+            np.square(u) + margin,
+            u * u * span + margin,
+            (u + margin) / cell,
+            u / np.float32(0.1),
+            i * 3 + 1,
+        )
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(np.asarray(g), w)
+
+    def test_products_in_a_loop_are_refused(self) -> None:
+        import jax
+
+        from juniper_data_core.backends.jax import _ZERO, _numpy_rounding
+
+        def f(x: Any) -> Any:
+            return jax.lax.fori_loop(0, 3, lambda _, v: v * np.float32(1.5) + np.float32(1.0), x)
+
+        with pytest.raises(NotImplementedError, match="cannot round the products"):
+            jax.jit(_numpy_rounding(f))(_ZERO, np.ones(4, np.float32))
 
 
 @pytest.mark.gpu
