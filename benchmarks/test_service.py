@@ -6,7 +6,7 @@
   Cascor hits); ``dataset="fresh"``: a new seed each request (generated every time).
 - large: 1e7 rows (the ``n_rows`` sizes >= 1e6), NPZ (six arrays) and Arrow (full
   split) downloads, bytes/s; ``source="cached"`` (``persist=true``: after the first
-  download the bytes come from the artifact cache) and ``"streamed"``
+  download the bytes come from the artifact cache, for both formats) and ``"streamed"``
   (``persist=false``: generated and streamed on every download).
 
 Skipped until ``juniper_data_service.app`` exists.
@@ -42,10 +42,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def base_url(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[str]:
+    from benchmarks.conftest import benchmarks_enabled
     from juniper_data_service.app import create_app
     from juniper_data_service.settings import Settings
 
+    timed = benchmarks_enabled(request.config)
     port = _free_port()
     settings = Settings(
         host="127.0.0.1",
@@ -53,8 +55,10 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         storage_path=Path(tmp_path_factory.mktemp("service")),
         log_level="WARNING",
         cache_max_bytes=4 << 30,
+        warm_kernels=timed,  # the correctness run at 1e3 rows need not compile every generator
     )
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -63,6 +67,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the uvicorn server did not start")
         time.sleep(0.05)
+    # Timings start once the start-up compilation is over, not while it competes for the CPU.
+    app.state.ctx.warmup.wait(600)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -31,6 +31,7 @@ from juniper_data_service.routes import metrics as metrics_route
 from juniper_data_service.security import ApiKeys, GuardMiddleware, RateLimiter
 from juniper_data_service.settings import Settings
 from juniper_data_service.storage import ArtifactCache, DatasetStore, SqliteStore
+from juniper_data_service.warmup import KernelWarmup
 
 EXPOSED_HEADERS = [
     "X-Request-ID",
@@ -48,7 +49,8 @@ def _context(settings: Settings, store: DatasetStore | None) -> ServiceContext:
     cache = ArtifactCache(settings.storage_path / "artifacts", settings.cache_max_bytes)
     ctx_store = store
     metrics = ServiceMetrics(__version__, lambda: ctx_store.count(ServiceContext.now()))
-    return ServiceContext(settings=settings, store=store, cache=cache, metrics=metrics)
+    warmup = KernelWarmup(settings.backend if settings.warm_kernels else None)
+    return ServiceContext(settings=settings, store=store, cache=cache, metrics=metrics, warmup=warmup)
 
 
 def create_app(settings: Settings | None = None, *, store: DatasetStore | None = None) -> FastAPI:
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None, *, store: DatasetStore | None =
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         reaper = asyncio.create_task(reap_forever(ctx), name="juniper-data-reaper")
+        ctx.warmup.start()
         # Probing backends (JAX, Numba) takes seconds once; do it now, off the loop.
         probe = asyncio.create_task(ctx.blocking(jd.available_backends))
         try:

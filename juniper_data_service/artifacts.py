@@ -1,8 +1,10 @@
 """Serving artifacts: from the cache when whole and cached, else generated while streamed.
 
-A full NPZ that misses the cache is teed into it as it streams (for persisted
-datasets that fit the cache) and its sha256 becomes the dataset's checksum once the
-last byte has passed. Row ranges and Arrow streams are generated, never cached.
+A whole artifact (the full NPZ, or the Arrow stream of a whole split) that misses the
+cache is teed into it as it streams, for persisted datasets that fit the cache; a later
+download is a read of that file (with a ``Content-Length``). The full NPZ's sha256
+becomes the dataset's checksum once its last byte has passed. Row ranges are generated,
+never cached.
 """
 
 from __future__ import annotations
@@ -14,16 +16,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 import juniper_data_core as jd
 from juniper_data_core.backends.registry import get_backend
 from juniper_data_core.errors import BackendUnavailableError
 from juniper_data_service.context import ServiceContext
-from juniper_data_service.creation import cache_key, npz_bytes_estimate
+from juniper_data_service.creation import arrow_bytes_estimate, cache_key, npz_bytes_estimate
 from juniper_data_service.meta import check_budget
 from juniper_data_service.storage.base import Meta
-from juniper_data_service.streaming import file_chunks, pump
+from juniper_data_service.storage.cache import BackgroundWriter
+from juniper_data_service.streaming import READ_BYTES, ChunkStreamResponse, file_chunks
 
 NPZ_TYPE = "application/zip"
 ARROW_TYPE = "application/vnd.apache.arrow.stream"
@@ -41,6 +44,19 @@ class ArtifactRequest:
     @property
     def whole_npz(self) -> bool:
         return self.fmt == "npz" and self.split is None and self.offset == 0 and self.limit is None
+
+    def cache_key(self, dataset_id: str) -> str | None:
+        """Where the artifact is cached: whole artifacts only (the six-array NPZ, an Arrow split)."""
+        if self.whole_npz:
+            return cache_key(dataset_id)
+        if self.fmt == "arrow" and self.offset == 0 and self.limit is None:
+            return cache_key(dataset_id, "arrow", self.split or "full")
+        return None
+
+    def cache_bytes_estimate(self, recipe: jd.Recipe) -> int:
+        if self.fmt == "npz":
+            return npz_bytes_estimate(recipe)
+        return arrow_bytes_estimate(recipe, self.split or "full")
 
     def etag(self, dataset_id: str) -> str:
         key = f"{dataset_id}|{self.fmt}|{self.split}|{self.offset}|{self.limit}"
@@ -84,37 +100,48 @@ class ArtifactServer:
         check_budget(req.n_rows(recipe), self.ctx.settings.max_rows)
         headers = _headers(meta["dataset_id"], req, etag)
         media = NPZ_TYPE if req.fmt == "npz" else ARROW_TYPE
-        if req.whole_npz:
-            cached = await self.ctx.blocking(self._open_cached, meta["dataset_id"])
+        key = req.cache_key(meta["dataset_id"])
+        if key is not None:
+            cached = await self.ctx.blocking(self._open_cached, key)
             if cached is not None:
                 self.ctx.metrics.cache_hits.inc()
-                f, size = cached
+                body, size = cached
                 headers["Content-Length"] = str(size)
-                return StreamingResponse(
-                    pump(file_chunks(f), self._count("npz")), media_type=media, headers=headers
+                if isinstance(body, bytes):
+                    self._count(req.fmt)(size)
+                    return Response(body, media_type=media, headers=headers)
+                return ChunkStreamResponse(
+                    file_chunks(body), media_type=media, headers=headers, on_done=self._count(req.fmt)
                 )
             self.ctx.metrics.cache_misses.inc()
         chunks = await self.ctx.blocking(self._generated, meta, persist, recipe, req)
-        return StreamingResponse(pump(chunks, self._count(req.fmt)), media_type=media, headers=headers)
+        return ChunkStreamResponse(chunks, media_type=media, headers=headers, on_done=self._count(req.fmt))
 
     def _count(self, fmt: str) -> Any:
         return lambda n: self.ctx.metrics.artifact_bytes.labels(format=fmt).inc(n)
 
-    def _open_cached(self, dataset_id: str) -> tuple[Any, int] | None:
-        path = self.ctx.cache.get(cache_key(dataset_id))
+    def _open_cached(self, key: str) -> tuple[Any, int] | None:
+        """The cached file, open, and its size; its bytes instead when one read takes it all
+        (Cascor's datasets: a plain response then costs no streaming machinery). None on a miss."""
+        path = self.ctx.cache.get(key)
         if path is None:
             return None
         try:
             f = open(path, "rb")  # noqa: SIM115 - closed by file_chunks when the body ends
         except FileNotFoundError:  # evicted since
             return None
-        return f, os.fstat(f.fileno()).st_size
+        size = os.fstat(f.fileno()).st_size
+        if size > READ_BYTES:
+            return f, size
+        with f:
+            return f.read(), size
 
     def npz_member(self, meta: Meta) -> Iterator[Any]:
         """The full NPZ of a dataset for an archive: cached bytes or generated (blocking)."""
-        opened = self._open_cached(meta["dataset_id"])
+        opened = self._open_cached(cache_key(meta["dataset_id"]))
         if opened is not None:
-            return file_chunks(opened[0])
+            body = opened[0]
+            return iter([body]) if isinstance(body, bytes) else file_chunks(body)
         return self._generated(meta, False, recipe_of(meta), ArtifactRequest("npz", None, 0, None))
 
     def _generated(self, meta: Meta, persist: bool, recipe: jd.Recipe, req: ArtifactRequest) -> Iterator[Any]:
@@ -132,11 +159,11 @@ class ArtifactServer:
             chunks = iter_npz(recipe, split=req.split, offset=req.offset, limit=req.limit, backend=backend)
         rows = req.n_rows(recipe) if req.split else recipe.n_rows("full") + sum(recipe.split_sizes)
         measured = self._measured(chunks, meta, backend, rows)
-        if req.whole_npz:
-            return self._whole_npz(
-                measured, meta, persist and self.ctx.cache.fits(npz_bytes_estimate(recipe))
-            )
-        return measured
+        key = req.cache_key(meta["dataset_id"])
+        if key is None:
+            return measured
+        cache_it = persist and self.ctx.cache.fits(req.cache_bytes_estimate(recipe))
+        return self._whole(measured, meta, key, cache_it, checksum=req.whole_npz)
 
     def _measured(self, chunks: Iterator[Any], meta: Meta, backend: str, rows: int) -> Iterator[Any]:
         t0 = time.perf_counter()
@@ -147,19 +174,30 @@ class ArtifactServer:
         )
         metrics.rows_generated.labels(generator=meta["generator"]).inc(rows)
 
-    def _whole_npz(self, chunks: Iterator[Any], meta: Meta, cache_it: bool) -> Iterator[Any]:
-        """Pass the chunks on; hash them (and tee them into the cache); record the checksum at the end."""
-        digest = hashlib.sha256()
-        dataset_id = meta["dataset_id"]
-        if cache_it:
-            with self.ctx.cache.writer(cache_key(dataset_id)) as f:
-                for chunk in chunks:
-                    digest.update(chunk)
-                    f.write(chunk)
-                    yield chunk
-        else:
+    def _whole(
+        self, chunks: Iterator[Any], meta: Meta, key: str, cache_it: bool, checksum: bool
+    ) -> Iterator[Any]:
+        """Pass the chunks on, teed into the cache under ``key`` when ``cache_it``; with
+        ``checksum``, hash them and record the sha256 as the dataset's checksum at the end.
+
+        The cache file is written and published by a thread of its own, so the stream
+        neither waits for the disk nor for the final fsync; the checksum is recorded
+        before the last byte goes out, so a client that asks for the meta next sees it.
+        """
+        digest = hashlib.sha256() if checksum and meta["checksum"] is None else None
+        tee = BackgroundWriter(self.ctx.cache, key) if cache_it else None
+        try:
             for chunk in chunks:
-                digest.update(chunk)
+                if digest is not None:
+                    digest.update(chunk)
+                if tee is not None:
+                    tee.write(chunk)
                 yield chunk
-        if meta["checksum"] is None:
-            self.ctx.store.set_checksum(dataset_id, digest.hexdigest())
+        except BaseException:  # the client went away (GeneratorExit) or generation failed
+            if tee is not None:
+                tee.abort()
+            raise
+        if tee is not None:
+            tee.finish()
+        if digest is not None:
+            self.ctx.store.set_checksum(meta["dataset_id"], digest.hexdigest())

@@ -1,4 +1,4 @@
-"""What one app holds: settings, the store, the artifact cache, metrics, the create locks."""
+"""What one app holds: settings, the store, the artifact cache, metrics, the create locks, the warm-up."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from juniper_data_service.keyed_lock import KeyedLocks
 from juniper_data_service.metrics import ServiceMetrics
 from juniper_data_service.settings import Settings
 from juniper_data_service.storage import ArtifactCache, DatasetStore
+from juniper_data_service.warmup import KernelWarmup
 
 T = TypeVar("T")
 
@@ -26,6 +27,8 @@ class ServiceContext:
     cache: ArtifactCache
     metrics: ServiceMetrics
     locks: KeyedLocks = field(default_factory=KeyedLocks)
+    warmup: KernelWarmup = field(default_factory=lambda: KernelWarmup(None))
+    """Start-up compilation of kernels; a finished no-op unless the app starts one."""
 
     @staticmethod
     def now() -> float:

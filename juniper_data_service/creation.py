@@ -17,6 +17,7 @@ import juniper_data_core as jd
 from juniper_data_core.backends.registry import resolve_backend
 from juniper_data_core.errors import BackendUnavailableError
 from juniper_data_core.generators import V1
+from juniper_data_core.recipe import SPLITS
 from juniper_data_service.context import ServiceContext
 from juniper_data_service.meta import check_budget, class_distribution, new_meta
 from juniper_data_service.schemas import CreateDatasetRequest
@@ -26,8 +27,15 @@ from juniper_data_service.storage.base import Meta
 EAGER_ROWS = 1_000_000
 
 
-def cache_key(dataset_id: str) -> str:
-    return f"{dataset_id}.npz"
+def cache_key(dataset_id: str, fmt: str = "npz", split: str = "full") -> str:
+    """The cache's name for a whole artifact: ``<id>.npz`` (the six arrays) or
+    ``<id>.<split>.arrows`` (the Arrow stream of one split)."""
+    return f"{dataset_id}.npz" if fmt == "npz" else f"{dataset_id}.{split}.arrows"
+
+
+def cache_keys(dataset_id: str) -> tuple[str, ...]:
+    """Every key a dataset's bytes can be cached under (what deleting it removes)."""
+    return (cache_key(dataset_id), *(cache_key(dataset_id, "arrow", split) for split in SPLITS))
 
 
 def npz_bytes_estimate(recipe: jd.Recipe) -> int:
@@ -35,6 +43,13 @@ def npz_bytes_estimate(recipe: jd.Recipe) -> int:
     shape = recipe.shape
     n_train, n_test = recipe.split_sizes
     return 4 * (shape.n_rows + n_train + n_test) * (shape.n_features + shape.n_classes) + 4096
+
+
+def arrow_bytes_estimate(recipe: jd.Recipe, split: str) -> int:
+    """About the size of the Arrow stream of a whole split: X, y and the int32 label per row,
+    plus the schema and a message header per record batch."""
+    shape = recipe.shape
+    return 4 * recipe.n_rows(split) * (shape.n_features + shape.n_classes + 1) + (64 << 10)
 
 
 def resolve(recipe: jd.Recipe, backend: str) -> str:

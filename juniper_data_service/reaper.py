@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from juniper_data_service.context import ServiceContext
-from juniper_data_service.creation import cache_key
+from juniper_data_service.creation import cache_keys
 from juniper_data_service.logs import LOGGER
 
 log = logging.getLogger(f"{LOGGER}.reaper")
@@ -16,7 +16,7 @@ async def reap(ctx: ServiceContext) -> list[str]:
     """Delete expired datasets and their cached bytes; their IDs."""
     gone: list[str] = await ctx.blocking(ctx.store.delete_expired, ctx.now())
     for dataset_id in gone:
-        await ctx.blocking(ctx.cache.remove, cache_key(dataset_id))
+        await ctx.blocking(ctx.cache.remove, *cache_keys(dataset_id))
     return gone
 
 

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     metrics_enabled: bool = True
     backend: str = "auto"
+    warm_kernels: bool = Field(default=True, description="Compile the Numba kernels at start-up")
     max_rows: int = Field(default=100_000_000, ge=1, description="Largest dataset (full rows) served")
     max_body_bytes: int = Field(default=1 * MiB, ge=1024, description="Largest request body read")
     cache_max_bytes: int = Field(default=2 * GiB, ge=0, description="Bound of the artifact cache on disk")

@@ -11,7 +11,7 @@ from starlette.responses import StreamingResponse
 
 from juniper_data_service.artifacts import NPZ_TYPE, ArtifactServer
 from juniper_data_service.context import ServiceContext, get_ctx
-from juniper_data_service.creation import Creator, cache_key
+from juniper_data_service.creation import Creator, cache_keys
 from juniper_data_service.errors import RowBudgetError, engine_status
 from juniper_data_service.lookup import possible_id
 from juniper_data_service.reaper import reap
@@ -27,7 +27,7 @@ from juniper_data_service.schemas import (
     BatchTagsResponse,
 )
 from juniper_data_service.storage.base import Meta
-from juniper_data_service.streaming import pump
+from juniper_data_service.streaming import ChunkStreamResponse
 
 router = APIRouter(prefix="/datasets", tags=["batch"])
 Ctx = Annotated[ServiceContext, Depends(get_ctx)]
@@ -71,7 +71,7 @@ async def batch_delete(body: BatchDeleteRequest, ctx: Ctx) -> BatchDeleteRespons
     live = [i for i in ids if possible_id(i) and await ctx.blocking(ctx.store.get, i, ctx.now()) is not None]
     deleted = await ctx.blocking(ctx.store.delete, live)
     for dataset_id in deleted:
-        await ctx.blocking(ctx.cache.remove, cache_key(dataset_id))
+        await ctx.blocking(ctx.cache.remove, *cache_keys(dataset_id))
     return BatchDeleteResponse(
         deleted=deleted, not_found=[i for i in ids if i not in set(deleted)], total_deleted=len(deleted)
     )
@@ -115,7 +115,7 @@ def _archive(
     response_class=StreamingResponse,
     responses={200: {"description": "A stored zip64 of <id>.npz members", "content": {NPZ_TYPE: {}}}},
 )
-async def batch_export(body: BatchExportRequest, ctx: Ctx) -> StreamingResponse:
+async def batch_export(body: BatchExportRequest, ctx: Ctx) -> ChunkStreamResponse:
     """A streamed ZIP of ``<id>.npz`` members, plus ``manifest.json`` when some are missing;
     404 when none exist."""
     requested = list(dict.fromkeys(body.dataset_ids))
@@ -129,8 +129,8 @@ async def batch_export(body: BatchExportRequest, ctx: Ctx) -> StreamingResponse:
     if not found:
         raise HTTPException(404, "none of the requested datasets exist")
     server = ArtifactServer(ctx)
-    return StreamingResponse(
-        pump(_archive(server, found, missing, requested)),
+    return ChunkStreamResponse(
+        _archive(server, found, missing, requested),
         media_type=NPZ_TYPE,
         headers={"Content-Disposition": "attachment; filename=datasets.zip"},
     )

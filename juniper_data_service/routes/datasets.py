@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 
 from juniper_data_service.context import ServiceContext, get_ctx
-from juniper_data_service.creation import Creator, cache_key
+from juniper_data_service.creation import Creator, cache_keys
 from juniper_data_service.lookup import etag_matches, find, not_found
 from juniper_data_service.responses import SafeJSONResponse
 from juniper_data_service.schemas import (
@@ -165,5 +165,5 @@ async def delete_dataset(dataset_id: str, ctx: Ctx) -> Response:
     await find(ctx, dataset_id)
     if not await ctx.blocking(ctx.store.delete, [dataset_id]):
         raise not_found(dataset_id)
-    await ctx.blocking(ctx.cache.remove, cache_key(dataset_id))
+    await ctx.blocking(ctx.cache.remove, *cache_keys(dataset_id))
     return Response(status_code=204)

@@ -57,7 +57,9 @@ def _check_cache(ctx: ServiceContext) -> DependencyHealth:
 
 @router.get("/ready", response_model=Readiness)
 async def ready(ctx: Ctx) -> Readiness:
-    """Readiness: the store answers a query (``ready``); the artifact cache is optional (``degraded``)."""
+    """Readiness: the store answers a query (``ready``); the artifact cache is optional (``degraded``).
+    ``kernels`` reports the start-up compilation (``warming`` does not make the service unready:
+    requests are served meanwhile, the first ones on a kernel being compiled wait for it)."""
     storage = await ctx.blocking(_check_storage, ctx)
     cache = await ctx.blocking(_check_cache, ctx)
     backends = await ctx.blocking(jd.available_backends)
@@ -67,6 +69,6 @@ async def ready(ctx: Ctx) -> Readiness:
         version=__version__,
         service="juniper-data",
         timestamp=iso(ctx.now()) or "",
-        dependencies={"storage": storage, "artifact_cache": cache},
+        dependencies={"storage": storage, "artifact_cache": cache, "kernels": ctx.warmup.health()},
         backends=backends,
     )

@@ -49,6 +49,8 @@ def start_service(storage_path: Path, **settings: Any) -> RunningService:
     from juniper_data_service.app import create_app
     from juniper_data_service.settings import Settings
 
+    # Compiling every Numba kernel takes tens of seconds of one core; tests/service/test_warmup.py covers it.
+    settings.setdefault("warm_kernels", False)
     app = create_app(Settings(storage_path=storage_path, **settings))
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

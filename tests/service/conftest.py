@@ -62,6 +62,8 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
     def start(**overrides: Any) -> LiveServer:
         overrides.setdefault("storage_path", tmp_path_factory.mktemp("storage"))
         overrides.setdefault("log_level", "WARNING")
+        # Compiling every Numba kernel takes tens of seconds of one core; test_warmup.py covers it.
+        overrides.setdefault("warm_kernels", False)
         server = LiveServer(Settings(**overrides)).start()
         started.append(server)
         return server

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 
 from juniper_data_service.storage import ArtifactCache, DatasetStore, FilterQuery, MemoryStore, SqliteStore
 from juniper_data_service.storage.base import iso
+from juniper_data_service.storage.cache import BackgroundWriter
 
 NOW = 1_700_000_000.0
 
@@ -127,3 +129,55 @@ def test_cache_evicts_least_recently_used(tmp_path: Path) -> None:
     with cache.writer("c") as f:
         f.write(b"x" * 100)
     assert cache.get("b") is None and cache.get("a") is not None and cache.get("c") is not None
+
+
+def test_background_writer_publishes_on_finish(tmp_path: Path) -> None:
+    cache = ArtifactCache(tmp_path, 1 << 20)
+    tee = BackgroundWriter(cache, "k", max_pending=2)
+    for i in range(10):
+        tee.write(bytes([i]) * 1000)
+    tee.write(memoryview(b"end"))
+    tee.finish()
+    tee.join(10)
+    path = cache.get("k")
+    assert path is not None
+    assert path.read_bytes() == b"".join(bytes([i]) * 1000 for i in range(10)) + b"end"
+
+
+def test_background_writer_abort_leaves_nothing(tmp_path: Path) -> None:
+    cache = ArtifactCache(tmp_path, 1 << 20)
+    tee = BackgroundWriter(cache, "k")
+    tee.write(b"partial")
+    tee.abort()
+    tee.join(10)
+    assert cache.get("k") is None and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.timeout(60)
+def test_background_writer_failure_never_blocks_the_producer(tmp_path: Path) -> None:
+    cache = ArtifactCache(tmp_path, 1 << 20)
+    tee = BackgroundWriter(cache, "k", max_pending=2)
+    tee.write(object())  # not bytes: the write fails in the thread
+    for _ in range(50):  # far more than max_pending: these would block if nothing drained them
+        tee.write(b"x" * 100)
+    tee.finish()
+    tee.join(10)
+    assert cache.get("k") is None and list(tmp_path.iterdir()) == []
+
+
+def test_get_waits_for_an_entry_being_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import juniper_data_service.storage.cache as cache_module
+
+    real_fsync = cache_module.os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        time.sleep(0.5)
+        real_fsync(fd)
+
+    monkeypatch.setattr(cache_module.os, "fsync", slow_fsync)
+    cache = ArtifactCache(tmp_path, 1 << 20)
+    tee = BackgroundWriter(cache, "k")
+    tee.write(b"bytes")
+    tee.finish()
+    path = cache.get("k")  # the rename comes after the slow fsync: only waiting finds it
+    assert path is not None and path.read_bytes() == b"bytes"
