@@ -66,10 +66,32 @@ def get_backend(name: str) -> Backend:
     return backend
 
 
+def _jax_gpu_installed() -> bool:
+    # JAX reaches a GPU through a plugin (jax[cuda12] installs jax_cuda12_plugin and the
+    # jax_plugins namespace; ROCm likewise) or, in old releases, a CUDA build of jaxlib.
+    # Without one, importing jax just to learn it has no GPU would cost ~0.5 s of every
+    # CPU process that asks for `auto`.
+    import importlib.metadata
+    import importlib.util
+
+    if importlib.util.find_spec("jax") is None:
+        return False
+    plugins = ("jax_plugins", "jax_cuda12_plugin", "jax_cuda13_plugin", "jax_rocm60_plugin")
+    if any(importlib.util.find_spec(name) is not None for name in plugins):
+        return True
+    try:
+        build = importlib.metadata.version("jaxlib")
+        return "cuda" in build or "rocm" in build
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
 def gpu_backend() -> str | None:
     """The preferred GPU backend present, if any."""
     if _probed("cupy") is not None:
         return "cupy"
+    if not _jax_gpu_installed():
+        return None
     jax = _probed("jax")
     if jax is not None and any("cpu" not in d.lower() for d in jax.devices()):
         return "jax"

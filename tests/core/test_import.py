@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 OPTIONAL = ("numba", "jax", "cupy", "pyarrow", "fastapi", "dask", "typer")
 
@@ -44,3 +46,17 @@ def test_small_generate_imports_no_optional_library() -> None:
         f"print([m for m in {OPTIONAL!r} if m in sys.modules])"
     )
     assert ast.literal_eval(run_python(code)) == []
+
+
+def test_auto_does_not_import_jax_without_a_jax_gpu_plugin() -> None:
+    # Importing jax only to find it has no GPU cost every CPU process ~0.5 s on `auto`.
+    from juniper_data_core.backends.registry import _jax_gpu_installed
+
+    if _jax_gpu_installed():
+        pytest.skip("a JAX GPU plugin is installed: probing jax is then the right thing to do")
+    out = run_python(
+        "import sys\n"
+        "from juniper_data_core.backends.registry import resolve_backend\n"
+        "print(resolve_backend('auto', 10**7), 'jax' in sys.modules)\n"
+    )
+    assert out.split()[-1] == "False", out
