@@ -56,6 +56,7 @@ class Task(NamedTuple):
 
 
 FloatArray = npt.NDArray[np.float32]
+_GATHER_BLOCK = 1 << 18
 
 
 class Backend(Protocol):
@@ -84,8 +85,16 @@ def gather(
     from juniper_data_core.backends.numpy import NAMESPACE
     from juniper_data_core.split import permute
 
-    rows = permute(NAMESPACE, np.arange(start, stop, dtype=np.int64), perm)
-    return np.take(X_full, rows, axis=0), np.take(Y_full, rows, axis=0)
+    X = np.empty((stop - start, X_full.shape[1]), X_full.dtype)
+    Y = np.empty((stop - start, Y_full.shape[1]), Y_full.dtype)
+    # In blocks: the int64 source rows of the whole range would add 8 bytes per row to the
+    # peak (1.6x the arrays returned at 1e7 rows, against the 1.5x the engine promises).
+    for s in range(start, stop, _GATHER_BLOCK):
+        e = min(stop, s + _GATHER_BLOCK)
+        rows = permute(NAMESPACE, np.arange(s, e, dtype=np.int64), perm)
+        np.take(X_full, rows, axis=0, out=X[s - start : e - start])
+        np.take(Y_full, rows, axis=0, out=Y[s - start : e - start])
+    return X, Y
 
 
 def evaluate(xp: Any, task: Task, rows: Any) -> tuple[Any, Any]:
