@@ -31,24 +31,22 @@ _SQRT_HALF_BITS = 0x3FE6A09E667F3BCD
 _LN2 = 0.6931471805599453
 
 
-@intrinsic
-def _f64_bits(typingctx: Any, x: Any) -> Any:
-    sig = types.int64(types.float64)
+def _bitcast(source: Any, target: Any, name: str) -> Any:
+    """A Numba intrinsic reinterpreting the bits of a ``source`` scalar as ``target``."""
 
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.bitcast(args[0], context.get_value_type(types.int64))
+    def typer(typingctx: Any, x: Any) -> Any:
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            return builder.bitcast(args[0], context.get_value_type(target))
 
-    return sig, codegen
+        return target(source), codegen
+
+    # Numba names an intrinsic's template after its function: one name per cast.
+    typer.__name__ = typer.__qualname__ = name
+    return intrinsic(typer)
 
 
-@intrinsic
-def _bits_f64(typingctx: Any, x: Any) -> Any:
-    sig = types.float64(types.int64)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.bitcast(args[0], context.get_value_type(types.float64))
-
-    return sig, codegen
+_f64_bits = _bitcast(types.float64, types.int64, "_f64_bits")
+_bits_f64 = _bitcast(types.int64, types.float64, "_bits_f64")
 
 
 def _quadrant(x: Any) -> tuple[Any, Any, Any]:
@@ -80,10 +78,9 @@ def cos(x: Any) -> Any:
 
 def log(x: Any) -> Any:
     """float32 natural logarithm of a positive normal float32."""
-    # mypy sees the intrinsic's typing signature (typingctx, x), not the jitted call.
-    bits: Any = _f64_bits(np.float64(x))  # type: ignore[call-arg]
+    bits = _f64_bits(np.float64(x))
     k = (bits - _SQRT_HALF_BITS) >> 52
-    m: Any = _bits_f64(bits - (k << 52))
+    m = _bits_f64(bits - (k << 52))
     # log m = 2 atanh(s), |s| <= 0.172: terms up to s**9 leave a relative error < 3e-9.
     s = (m - 1.0) / (m + 1.0)
     s2 = s * s
