@@ -126,7 +126,7 @@ def generate(
     name = resolve_backend(backend, r.shape.n_rows)
     X_full, y_full = _rows(r, name, "full", 0, r.shape.n_rows)
     n_train, n_test = r.split_sizes
-    if r.params["shuffle"] and getattr(get_backend(name), "recompute_shuffled", False):
+    if r.params["shuffle"] and get_backend(name).recompute_shuffled:
         # Compiled backends compute shuffled rows faster than they can gather them from
         # full: a gather is a random memory read per row (docs/benchmarks.md).
         X_train, y_train = _rows(r, name, "train", 0, n_train)
@@ -134,9 +134,8 @@ def generate(
     elif r.params["shuffle"]:
         # NumPy computes rows slowly: train and test are copied from full, not recomputed.
         perm = make_permutation(r.shape.n_rows, r.seed)
-        take = getattr(get_backend(name), "gather", gather)
-        X_train, y_train = take(X_full, y_full, perm, 0, n_train)
-        X_test, y_test = take(X_full, y_full, perm, n_train, n_train + n_test)
+        X_train, y_train = gather(X_full, y_full, perm, 0, n_train)
+        X_test, y_test = gather(X_full, y_full, perm, n_train, n_train + n_test)
     else:
         X_train, y_train = X_full[:n_train].copy(), y_full[:n_train].copy()
         X_test, y_test = X_full[n_train : n_train + n_test].copy(), y_full[n_train : n_train + n_test].copy()

@@ -28,7 +28,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal, cast, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, Self, cast, overload
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -252,7 +252,25 @@ class _ResponseBodyReader(io.RawIOBase):
         return n
 
 
-class ArrowBatchStream:
+class _Closing:
+    """``with`` support for a class with ``close()``: the block's end closes it."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class ArrowBatchStream(_Closing):
     """The record batches of one Arrow IPC stream response, read as they arrive.
 
     Iterating yields :class:`pyarrow.RecordBatch` objects (columns ``X``, ``y``, ``label``); only the
@@ -299,24 +317,13 @@ class ArrowBatchStream:
         """Close the HTTP response (idempotent)."""
         self._response.close()
 
-    def __enter__(self) -> ArrowBatchStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 # --------------------------------------------------------------------------------------------------
 # The client
 # --------------------------------------------------------------------------------------------------
 
 
-class JuniperDataClient:
+class JuniperDataClient(_Closing):
     """Client for the JuniperData REST API.
 
     Parameters
@@ -769,17 +776,6 @@ class JuniperDataClient:
     def close(self) -> None:
         """Close the connection pool."""
         self.session.close()
-
-    def __enter__(self) -> JuniperDataClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"JuniperDataClient(base_url={self.base_url!r}, timeout={self.timeout!r})"

@@ -63,6 +63,9 @@ class Backend(Protocol):
     """What every backend provides."""
 
     name: str
+    #: True when shuffled splits are cheaper to compute at their positions than to gather
+    #: from full (compiled backends); False gathers (NumPy computes rows slowly).
+    recompute_shuffled: bool
 
     def probe(self) -> bool:
         """True when the backend's library imports and a real device runs a tiny kernel."""

@@ -25,7 +25,7 @@ import numpy as np
 
 from juniper_data_core.backends.base import FloatArray, Kernel, Task
 from juniper_data_core.rng.threefry import MASK32
-from juniper_data_core.split import FEISTEL_ROUNDS, Permutation, feistel
+from juniper_data_core.split import FEISTEL_ROUNDS, feistel
 
 _compiled: dict[Any, Any] = {}
 _loops: dict[tuple[str, bool], Callable[..., None]] = {}
@@ -156,30 +156,6 @@ def _loop(kernel: Kernel) -> Callable[..., None]:
     return compiled
 
 
-@functools.cache
-def _gather_loop() -> Callable[..., None]:
-    import numba
-
-    source_rows = _source_rows()
-
-    def run(start, X_full, Y_full, X, Y, n, low_bits, high, keys):  # type: ignore[no-untyped-def]
-        total = X.shape[0]
-        for b in numba.prange((total + _BLOCK - 1) // _BLOCK):
-            s = b * _BLOCK
-            rows = np.empty(min(_BLOCK, total - s), np.int64)
-            source_rows(rows, np.int64(start) + s, True, n, low_bits, high, keys)
-            # Element by element: a row slice per row would build an array view each time.
-            for q in range(rows.shape[0]):
-                r = rows[q]
-                for j in range(X.shape[1]):
-                    X[s + q, j] = X_full[r, j]
-                for k in range(Y.shape[1]):
-                    Y[s + q, k] = Y_full[r, k]
-
-    compiled: Callable[..., None] = numba.njit(parallel=True, error_model="numpy")(run)
-    return compiled
-
-
 def _scalar_consts(consts: Any) -> Any:
     # uint32 keys become int64 so that no uint64/int64 mix (which Numba types as
     # float64) appears in the RNG.
@@ -222,13 +198,4 @@ class NumbaBackend:
             perm.high if perm else 1,
             perm.keys if perm else _NO_KEYS,
         )
-        return X, Y
-
-    def gather(
-        self, X_full: FloatArray, Y_full: FloatArray, perm: Permutation, start: int, stop: int
-    ) -> tuple[FloatArray, FloatArray]:
-        """Rows ``perm(start) .. perm(stop - 1)`` of arrays already generated, in one pass."""
-        X = np.empty((stop - start, X_full.shape[1]), np.float32)
-        Y = np.empty((stop - start, Y_full.shape[1]), np.float32)
-        _gather_loop()(start, X_full, Y_full, X, Y, perm.n, perm.low_bits, perm.high, perm.keys)
         return X, Y
