@@ -77,17 +77,27 @@ def _v1_backend(backend: str) -> str:
     return "numpy"
 
 
-def _task(r: Recipe, start: int, stop: int, shuffled: bool) -> Task:
+def _task(
+    r: Recipe, start: int, stop: int, shuffled: bool, features: bool = True, labels: bool = True
+) -> Task:
     kernel, consts = r.spec.build(r.params)
     shape = r.shape
     perm = make_permutation(shape.n_rows, r.seed) if shuffled else None
-    return Task(kernel, consts, shape.n_features, shape.n_classes, start, stop, perm)
+    return Task(kernel, consts, shape.n_features, shape.n_classes, start, stop, perm, features, labels)
 
 
-def _rows(r: Recipe, backend: str, split: str, start: int, stop: int) -> tuple[FloatArray, FloatArray]:
+def _rows(
+    r: Recipe,
+    backend: str,
+    split: str,
+    start: int,
+    stop: int,
+    features: bool = True,
+    labels: bool = True,
+) -> tuple[FloatArray, FloatArray]:
     offset = r.split_sizes[0] if split == "test" else 0
     shuffled = split != "full" and bool(r.params["shuffle"])
-    task = _task(r, offset + start, offset + stop, shuffled)
+    task = _task(r, offset + start, offset + stop, shuffled, features, labels)
     return get_backend(backend).compute(task)
 
 

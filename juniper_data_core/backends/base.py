@@ -44,6 +44,9 @@ class Task(NamedTuple):
 
     With ``perm`` set, position ``p`` holds source row ``perm(p)`` (the shuffled
     order); without, position ``p`` is source row ``p`` (generation order).
+    ``features=False`` or ``labels=False`` skips that output: its array comes back
+    with no columns. The parts asked for are the same values as a task asking both
+    (the NPZ writer streams X and y in separate passes rather than holding y back).
     """
 
     kernel: Kernel
@@ -53,6 +56,8 @@ class Task(NamedTuple):
     start: int
     stop: int
     perm: Permutation | None
+    features: bool = True
+    labels: bool = True
 
 
 FloatArray = npt.NDArray[np.float32]
@@ -76,8 +81,17 @@ class Backend(Protocol):
         ...
 
     def compute(self, task: Task) -> tuple[FloatArray, FloatArray]:
-        """Host arrays ``X`` (rows, n_features) and one-hot ``Y`` (rows, n_classes), float32."""
+        """Host arrays ``X`` (rows, n_features) and one-hot ``Y`` (rows, n_classes), float32
+        (no columns for a part the task skips)."""
         ...
+
+
+def host_outputs(task: Task) -> tuple[FloatArray, FloatArray]:
+    """Uninitialised host ``X`` and ``Y`` for ``task``: a skipped part has no columns."""
+    n = task.stop - task.start
+    X = np.empty((n, task.n_features if task.features else 0), np.float32)
+    Y = np.empty((n, task.n_classes if task.labels else 0), np.float32)
+    return X, Y
 
 
 def gather(
@@ -101,14 +115,17 @@ def gather(
 
 
 def evaluate(xp: Any, task: Task, rows: Any) -> tuple[Any, Any]:
-    """Run a kernel over source ``rows`` with namespace ``xp``: (X, Y one-hot), float32."""
+    """Run a kernel over source ``rows`` with namespace ``xp``: (X, Y one-hot), float32;
+    ``None`` for a part the task skips."""
     kernel, c = task.kernel, task.consts
-    if kernel.point is not None:
+    X = Y = None
+    if task.features and kernel.point is not None:
         x, y = kernel.point(xp, rows, c)
         X = xp.stack([x, y], axis=1)
-    else:
+    elif task.features:
         assert kernel.feature is not None
         X = xp.stack([kernel.feature(xp, rows, j, c) for j in range(task.n_features)], axis=1)
-    label = kernel.label(xp, rows, c)
-    Y = xp.f32(label[:, None] == xp.arange(task.n_classes)[None, :])
+    if task.labels:
+        label = kernel.label(xp, rows, c)
+        Y = xp.f32(label[:, None] == xp.arange(task.n_classes)[None, :])
     return X, Y

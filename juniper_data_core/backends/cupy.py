@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from juniper_data_core.backends.base import FloatArray, Task, evaluate
+from juniper_data_core.backends.base import FloatArray, Task, evaluate, host_outputs
 from juniper_data_core.rng.threefry import MASK32
 from juniper_data_core.split import permute
 
@@ -84,15 +84,15 @@ class CupyBackend:
         ns = _namespace()
         consts = _device_consts(task.consts)
         device_task = task._replace(consts=consts)
-        n = task.stop - task.start
-        X = np.empty((n, task.n_features), np.float32)
-        Y = np.empty((n, task.n_classes), np.float32)
+        X, Y = host_outputs(task)
         for s in range(task.start, task.stop, _BLOCK):
             e = min(task.stop, s + _BLOCK)
             rows = cp.arange(s, e, dtype=cp.int64)
             if task.perm is not None:
                 rows = permute(ns, rows, task.perm)
             Xd, Yd = evaluate(ns, device_task, rows)
-            X[s - task.start : e - task.start] = cp.asnumpy(Xd)
-            Y[s - task.start : e - task.start] = cp.asnumpy(Yd)
+            if Xd is not None:
+                X[s - task.start : e - task.start] = cp.asnumpy(Xd)
+            if Yd is not None:
+                Y[s - task.start : e - task.start] = cp.asnumpy(Yd)
         return X, Y

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from juniper_data_core.backends.base import FloatArray, Kernel, Task, evaluate
+from juniper_data_core.backends.base import FloatArray, Kernel, Task, evaluate, host_outputs
 from juniper_data_core.errors import BackendUnavailableError
 from juniper_data_core.split import feistel
 
@@ -203,7 +203,9 @@ def _namespace() -> types.ModuleType:
 
 
 @functools.cache
-def _program(kernel: Kernel, n_features: int, n_classes: int, size: int, low_bits: int) -> Any:
+def _program(
+    kernel: Kernel, n_features: int, n_classes: int, size: int, low_bits: int, features: bool, labels: bool
+) -> Any:
     import jax
     import jax.numpy as jnp
 
@@ -211,7 +213,8 @@ def _program(kernel: Kernel, n_features: int, n_classes: int, size: int, low_bit
 
     @_numpy_rounding
     def points(rows: Any, consts: Any) -> Any:
-        return evaluate(ns, Task(kernel, consts, n_features, n_classes, 0, size, None), rows)
+        task = Task(kernel, consts, n_features, n_classes, 0, size, None, features, labels)
+        return evaluate(ns, task, rows)
 
     def run(start: Any, consts: Any, n: Any, high: Any, keys: Any, zero: Any) -> Any:
         rows = start + jnp.arange(size, dtype=jnp.int32)
@@ -273,16 +276,25 @@ class JaxBackend:
         n = task.stop - task.start
         size = min(_CHUNK, max(1024, 1 << (max(n, 1) - 1).bit_length()))
         perm = task.perm
-        program = _program(task.kernel, task.n_features, task.n_classes, size, perm.low_bits if perm else 0)
+        program = _program(
+            task.kernel,
+            task.n_features,
+            task.n_classes,
+            size,
+            perm.low_bits if perm else 0,
+            task.features,
+            task.labels,
+        )
         consts = _device_consts(task.consts)
         keys = jnp.asarray(np.asarray(perm.keys if perm else (0,) * 4, np.uint32))
         limit = jnp.int32(perm.n if perm else 0)
         high = jnp.int32(perm.high if perm else 1)
-        X = np.empty((n, task.n_features), np.float32)
-        Y = np.empty((n, task.n_classes), np.float32)
+        X, Y = host_outputs(task)
         for s in range(0, n, size):
             e = min(n, s + size)
             Xc, Yc = program(jnp.int32(task.start + s), consts, limit, high, keys, _ZERO)
-            X[s:e] = np.asarray(Xc)[: e - s]
-            Y[s:e] = np.asarray(Yc)[: e - s]
+            if Xc is not None:
+                X[s:e] = np.asarray(Xc)[: e - s]
+            if Yc is not None:
+                Y[s:e] = np.asarray(Yc)[: e - s]
         return X, Y

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from juniper_data_core.backends.base import FloatArray, Kernel, Task
+from juniper_data_core.backends.base import FloatArray, Kernel, Task, host_outputs
 from juniper_data_core.rng.threefry import MASK32
 from juniper_data_core.split import FEISTEL_ROUNDS, feistel
 
@@ -137,19 +137,22 @@ def _loop(kernel: Kernel) -> Callable[..., None]:
 
     features_j = numba.njit(features, error_model="numpy")
 
-    def run(start, X, Y, c, permuted, n, low_bits, high, keys):  # type: ignore[no-untyped-def]
-        total = X.shape[0]
+    # ``total`` and the per-block tests of which parts to compute are runtime values: one
+    # compiled loop serves X and y together or either alone (an array with no columns).
+    def run(start, total, X, Y, c, permuted, n, low_bits, high, keys):  # type: ignore[no-untyped-def]
         for b in numba.prange((total + _BLOCK - 1) // _BLOCK):
             s = b * _BLOCK
             rows = np.empty(min(_BLOCK, total - s), np.int64)
             source_rows(rows, np.int64(start) + s, permuted, n, low_bits, high, keys)
-            features_j(rows, X, s, c)
-            labels = np.empty(rows.shape[0], np.int64)
-            for q in range(rows.shape[0]):
-                labels[q] = label(ns, rows[q], c)
-            for q in range(rows.shape[0]):
-                for k in range(Y.shape[1]):
-                    Y[s + q, k] = np.float32(1.0) if k == labels[q] else np.float32(0.0)
+            if X.shape[1]:
+                features_j(rows, X, s, c)
+            if Y.shape[1]:
+                labels = np.empty(rows.shape[0], np.int64)
+                for q in range(rows.shape[0]):
+                    labels[q] = label(ns, rows[q], c)
+                for q in range(rows.shape[0]):
+                    for k in range(Y.shape[1]):
+                        Y[s + q, k] = np.float32(1.0) if k == labels[q] else np.float32(0.0)
 
     compiled: Callable[..., None] = numba.njit(parallel=True, error_model="numpy")(run)
     _loops[key] = compiled
@@ -183,12 +186,11 @@ class NumbaBackend:
         return [f"cpu ({numba.get_num_threads()} threads of {os.cpu_count()} cores)"]
 
     def compute(self, task: Task) -> tuple[FloatArray, FloatArray]:
-        n = task.stop - task.start
-        X = np.empty((n, task.n_features), np.float32)
-        Y = np.empty((n, task.n_classes), np.float32)
+        X, Y = host_outputs(task)
         perm = task.perm
         _loop(task.kernel)(
             task.start,
+            task.stop - task.start,
             X,
             Y,
             _scalar_consts(task.consts),

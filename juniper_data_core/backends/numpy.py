@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from juniper_data_core.backends.base import FloatArray, Task, evaluate
+from juniper_data_core.backends.base import FloatArray, Task, evaluate, host_outputs
 from juniper_data_core.rng.threefry import MASK32
 from juniper_data_core.split import permute
 
@@ -69,17 +69,18 @@ class NumpyBackend:
 
     def compute(self, task: Task) -> tuple[FloatArray, FloatArray]:
         n = task.stop - task.start
-        X = np.empty((n, task.n_features), np.float32)
-        Y = np.empty((n, task.n_classes), np.float32)
+        X, Y = host_outputs(task)
 
         def block(s: int) -> None:
             e = min(s + _BLOCK, task.stop)
             rows = np.arange(s, e, dtype=np.int64)
             if task.perm is not None:
                 rows = permute(NAMESPACE, rows, task.perm)
-            X[s - task.start : e - task.start], Y[s - task.start : e - task.start] = evaluate(
-                NAMESPACE, task, rows
-            )
+            Xb, Yb = evaluate(NAMESPACE, task, rows)
+            if Xb is not None:
+                X[s - task.start : e - task.start] = Xb
+            if Yb is not None:
+                Y[s - task.start : e - task.start] = Yb
 
         starts = range(task.start, task.stop, _BLOCK)
         if n <= _BLOCK:

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
@@ -31,6 +29,13 @@ from juniper_data_core.formats.rows import RowRange, RowSource, Source, batch_ro
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
+
+try:
+    # zlib-ng's CRC-32 folds with carry-less multiplies: about 13 GB/s here against the
+    # stdlib zlib's 3.7, which made the checksum a sixth of streaming an NPZ from a recipe.
+    from zlib_ng.zlib_ng import crc32
+except ImportError:  # the same checksum, slower
+    from zlib import crc32
 
 
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
@@ -52,9 +57,6 @@ _U16_MAX = 0xFFFF
 
 #: Contract order of the six arrays (CONTRACT section 4) as (split, ...) pairs.
 _SPLITS_ALL = ("train", "test", "full")
-#: Bytes of y held in memory before the staging file spills to disk.
-_STAGE_MEMORY = 16 << 20
-_STAGE_READ = 4 << 20
 #: Bytes of X and y per generated batch.
 _BATCH_BYTES = 16 << 20
 
@@ -124,7 +126,7 @@ class ZipStreamWriter:
         if self._current is None:
             raise RuntimeError("start a member before writing data")
         view = as_bytes_view(chunk)
-        self._current.crc = zlib.crc32(view, self._current.crc)
+        self._current.crc = crc32(view, self._current.crc)
         self._current.size += len(view)
         self.offset += len(view)
         return view
@@ -191,32 +193,16 @@ def npy_header(shape: tuple[int, ...], descr: str = "<f4") -> bytes:
     raise AssertionError("unreachable")
 
 
-def _staged_chunks(stage: tempfile.SpooledTemporaryFile[bytes]) -> Iterator[bytes]:
-    stage.seek(0)
-    while chunk := stage.read(_STAGE_READ):
-        yield chunk
-
-
 def _split_chunks(zw: ZipStreamWriter, rows: RowSource, rr: RowRange, batch_rows: int) -> Iterator[Chunk]:
     """The ``X_<split>.npy`` and ``y_<split>.npy`` members of one row range."""
-    x_header = npy_header((rr.n_rows, rr.n_features))
-    y_header = npy_header((rr.n_rows, rr.n_classes))
-    if rows.in_memory:
-        xs = (X.data for X, _ in rows.batches(rr, batch_rows))
-        yield from zw.member(f"X_{rr.split}.npy", chain([x_header], xs))
-        ys = (y.data for _, y in rows.batches(rr, batch_rows))
-        yield from zw.member(f"y_{rr.split}.npy", chain([y_header], ys))
-        return
-    # ZIP members are sequential but generation gives X and y together: X streams out
-    # while y is staged (in memory up to _STAGE_MEMORY, then in a temporary file).
-    with tempfile.SpooledTemporaryFile(max_size=_STAGE_MEMORY) as stage:
-        yield zw.start(f"X_{rr.split}.npy")
-        yield zw.data(x_header)
-        for X, y in rows.batches(rr, batch_rows):
-            stage.write(y.data)
-            yield zw.data(X.data)
-        yield zw.end()
-        yield from zw.member(f"y_{rr.split}.npy", chain([y_header], _staged_chunks(stage)))
+    # ZIP members are sequential: a generated range is computed twice, features only for
+    # X, labels only for y. Holding y back while X streams (staging it to a temporary file
+    # past a memory bound) cost more than the labels-only pass, about 12 against 2-4 ns
+    # a row on the spiral.
+    xs = (X.data for X, _ in rows.batches(rr, batch_rows, labels=False))
+    yield from zw.member(f"X_{rr.split}.npy", chain([npy_header((rr.n_rows, rr.n_features))], xs))
+    ys = (y.data for _, y in rows.batches(rr, batch_rows, features=False))
+    yield from zw.member(f"y_{rr.split}.npy", chain([npy_header((rr.n_rows, rr.n_classes))], ys))
 
 
 def iter_npz(

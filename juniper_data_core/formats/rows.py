@@ -16,7 +16,7 @@ import numpy as np
 
 from juniper_data_core.backends.base import FloatArray
 from juniper_data_core.backends.registry import resolve_backend
-from juniper_data_core.dataset import Dataset, generate, generate_rows
+from juniper_data_core.dataset import Dataset, _rows, generate
 from juniper_data_core.errors import ParamsError
 from juniper_data_core.generators import V1
 from juniper_data_core.recipe import SPLITS, Recipe
@@ -113,8 +113,14 @@ class RowSource:
         """True when batches are slices of arrays already in memory (cheap to take twice)."""
         return self._dataset is not None
 
-    def batches(self, rows: RowRange, batch_rows: int) -> Iterator[tuple[FloatArray, FloatArray]]:
-        """``(X, y)`` C-contiguous little-endian float32 batches of at most ``batch_rows`` rows."""
+    def batches(
+        self, rows: RowRange, batch_rows: int, *, features: bool = True, labels: bool = True
+    ) -> Iterator[tuple[FloatArray, FloatArray]]:
+        """``(X, y)`` C-contiguous little-endian float32 batches of at most ``batch_rows`` rows.
+
+        ``features=False`` or ``labels=False``: that part is not computed (an array with
+        no columns when generated; slices of a Dataset are cheap and come whole).
+        """
         if batch_rows < 1:
             raise ParamsError(f"batch_rows must be >= 1, got {batch_rows}", [("batch_rows", "must be >= 1")])
         for start in range(rows.start, rows.stop, batch_rows):
@@ -123,9 +129,7 @@ class RowSource:
                 X = self._dataset.arrays[f"X_{rows.split}"][start:stop]
                 y = self._dataset.arrays[f"y_{rows.split}"][start:stop]
             else:
-                X, y = generate_rows(
-                    self.recipe, split=rows.split, start=start, stop=stop, backend=self._backend
-                )
+                X, y = _rows(self.recipe, self._backend, rows.split, start, stop, features, labels)
             yield _le_f32(X), _le_f32(y)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import juniper_data_core as jd
+from juniper_data_core.dataset import _rows
 from juniper_data_core.errors import BackendUnavailableError
 
 ULP_BOUND = 4  # |a - b| <= ULP_BOUND * np.spacing(max|a|), per array
@@ -194,6 +195,20 @@ class BackendContract:
         ]
         np.testing.assert_array_equal(np.concatenate([X for X, _ in parts]), whole[f"X_{split}"])
         np.testing.assert_array_equal(np.concatenate([y for _, y in parts]), whole[f"y_{split}"])
+
+    @pytest.mark.parametrize("split", SPLITS)
+    @pytest.mark.parametrize("case", CASES)
+    def test_features_alone_and_labels_alone_equal_both(self, case: str, split: str) -> None:
+        # The NPZ writer computes X and y of a range in separate passes.
+        name, params = ALL_CASES[case]
+        r = jd.recipe(name, params)
+        whole = generated(case, self.backend)
+        n = r.n_rows(split)
+        X, no_y = _rows(r, self.backend, split, 3, n, labels=False)
+        no_X, y = _rows(r, self.backend, split, 3, n, features=False)
+        assert no_y.shape == (n - 3, 0) and no_X.shape == (n - 3, 0)
+        np.testing.assert_array_equal(X, whole[f"X_{split}"][3:])
+        np.testing.assert_array_equal(y, whole[f"y_{split}"][3:])
 
     @pytest.mark.parametrize("case", CASES)
     def test_train_and_test_are_disjoint_rows_of_full(self, case: str) -> None:
