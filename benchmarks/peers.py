@@ -15,6 +15,7 @@ arrays the engine produces, so a ratio compares like with like:
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -196,6 +197,10 @@ class CountingSink:
 
     def seekable(self) -> bool:
         return False
+
+    def read(self, size: int = -1) -> bytes:
+        # np.savez takes only objects with a ``read`` for file objects; nothing is kept to read.
+        raise io.UnsupportedOperation("a CountingSink keeps nothing to read")
 
     def tell(self) -> int:
         return self.nbytes

@@ -15,6 +15,8 @@ from benchmarks.peers import (
     ROW_BYTES,
     SKLEARN_PEERS,
     CopyFloor,
+    CountingSink,
+    engine_params,
     first_touch,
     shuffled_split,
     sklearn_contract,
@@ -116,6 +118,33 @@ def test_split_peer(run, peer: str, n_rows: int) -> None:
         bytes=n_rows * ROW_BYTES,
     )
     _check(out, n_rows)
+
+
+def test_savez_peer(run, n_rows: int) -> None:
+    """``np.savez`` of the six arrays of a generated dataset into the same byte-counting sink
+    as the writers alone (``write-<size>``): the bar ``write_npz``/``write_arrow`` of a
+    Dataset must clear."""
+    import juniper_data_core as jd
+
+    r = jd.recipe("spiral", engine_params("spiral", n_rows))
+    arrays = jd.generate(r, backend="numba" if "numba" in jd.available_backends() else "numpy").arrays
+
+    def savez() -> int:
+        sink = CountingSink()
+        np.savez(sink, **arrays)  # type: ignore[arg-type]
+        return sink.nbytes
+
+    written = run(
+        savez,
+        r.shape.n_rows,
+        group=f"write-{size_label(n_rows)}",
+        role="peer",
+        kind="write",
+        peer="np.savez",
+        format="npz",
+        bytes=savez(),
+    )
+    assert written >= sum(a.nbytes for a in arrays.values())
 
 
 @pytest.mark.parametrize("kind", ["full", "contract", "split"])
