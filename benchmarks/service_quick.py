@@ -5,15 +5,21 @@ over loopback. Not a test: it prints numbers.
 
     python benchmarks/service_quick.py [--rows 1e7] [--rows-large 1e8] [--backend numba] [--repeat 3]
     python benchmarks/service_quick.py --rows 0 --rows-large 0 --backend numba --no-wait-kernels
+    python benchmarks/service_quick.py --rows-large 0 --cascor-seconds 0 --readers client,socket
 
 (``--rows 0`` / ``--rows-large 0`` skip those parts; the second line times Cascor's loop on a server
-that has just started, as a client arriving first would see it.)
+that has just started, as a client arriving first would see it; the third times only the artifacts
+through ``JuniperDataClient`` and the plain socket.)
 
-Each artifact is read by four clients, so that the server's rate and the client's are told apart:
+Each artifact is read by five clients, so that the server's rate and the client's are told apart:
 
-- ``httpx``: ``httpx.stream`` + ``iter_bytes(1 MiB)``, what a user writes;
+- ``httpx``: ``httpx.stream`` + ``iter_bytes(1 MiB)``, what a user of bare httpx writes (the timing
+  includes building the ``httpx.Client``, about 25 ms for its SSL context);
 - ``httpx-raw``: ``iter_raw()``, no re-chunking (httpcore still reads 64 KiB per ``recv``);
 - ``httpcore-1M``: httpcore (httpx's transport) with a network backend reading 1 MiB per ``recv``;
+- ``client``: ``JuniperDataClient`` as a user calls it, on a client built before the timer starts:
+  ``download_artifact_bytes`` for NPZ, ``download_arrow(stream=True)`` with every record batch
+  decoded for Arrow (its MB column counts the batches' buffers, a little under the body);
 - ``socket``: a plain socket reading 4 MiB at a time; the server's own ceiling.
 
 ``streamed``: a ``persist=false`` dataset, generated while it streams on every download;
@@ -37,9 +43,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpcore
 import httpx
+
+# Run as a script, this file's folder is on sys.path and the repository root is not: put it there so
+# that the client timed here is this checkout's, as is the server started with ``python -m``.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from juniper_data_service.client import JuniperDataClient
 
 Reader = Callable[[str, int, str], tuple[int, float]]
 
@@ -162,10 +174,27 @@ def _httpcore_large_reads(url: str, path: str) -> tuple[int, float]:
     return n, time.perf_counter() - t0
 
 
+def _client(url: str, path: str) -> tuple[int, float]:
+    """Bytes and seconds of one download of ``path`` (``/v1/datasets/<id>/artifact?format=...``)
+    through ``JuniperDataClient``; Arrow counts the decoded batches' buffers."""
+    parts = urlsplit(path)
+    dataset_id = parts.path.split("/")[3]
+    fmt = parse_qs(parts.query).get("format", ["npz"])[0]
+    with JuniperDataClient(url, timeout=3600, retries=0) as client:
+        t0 = time.perf_counter()
+        if fmt == "arrow":
+            with client.download_arrow(dataset_id, stream=True) as batches:
+                n = sum(batch.nbytes for batch in batches)
+        else:
+            n = len(client.download_artifact_bytes(dataset_id))
+        return n, time.perf_counter() - t0
+
+
 READERS: dict[str, Reader] = {
     "httpx": lambda url, port, path: _httpx(url, path, raw=False),
     "httpx-raw": lambda url, port, path: _httpx(url, path, raw=True),
     "httpcore-1M": lambda url, port, path: _httpcore_large_reads(url, path),
+    "client": lambda url, port, path: _client(url, path),
     "socket": lambda url, port, path: _socket(port, path),
 }
 
@@ -256,6 +285,7 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8177)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cascor-seconds", type=float, default=10)
+    ap.add_argument("--readers", default=",".join(READERS), help="comma-separated readers to time")
     ap.add_argument(
         "--no-wait-kernels",
         dest="wait_kernels",
@@ -263,6 +293,12 @@ def main() -> None:
         help="start measuring at once, while the service may still be compiling its kernels",
     )
     args = ap.parse_args()
+    chosen = args.readers.split(",")
+    unknown = sorted(set(chosen) - set(READERS))
+    if unknown:
+        ap.error(f"unknown readers {unknown}; choose from {list(READERS)}")
+    for name in set(READERS) - set(chosen):
+        del READERS[name]
     rows, rows_large = int(args.rows), int(args.rows_large)
     url = f"http://127.0.0.1:{args.port}"
     with tempfile.TemporaryDirectory() as storage:

@@ -108,7 +108,7 @@ def no_key_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @dataclass
 class Scripted:
-    """One canned answer: status, headers, JSON body, and a delay before answering (seconds)."""
+    """One canned answer: status, headers, body (JSON, or str / bytes sent as they are) and a delay (s)."""
 
     status: int = 200
     body: Any = field(default_factory=lambda: {"status": "ok", "version": "stub"})
@@ -152,7 +152,9 @@ class StubServer:
                     ]
                     answer = script.pop(0) if len(script) > 1 else script[0]
                 time.sleep(answer.delay)
-                if isinstance(answer.body, str):
+                if isinstance(answer.body, bytes):
+                    payload, media_type = answer.body, "application/octet-stream"
+                elif isinstance(answer.body, str):
                     payload, media_type = answer.body.encode(), "text/plain"
                 else:
                     payload, media_type = json.dumps(answer.body).encode(), "application/json"
