@@ -178,16 +178,35 @@ def first_touch(nbytes: int) -> np.ndarray:
 # ---- sinks for the writers ----------------------------------------------------------
 
 
-class CountingSink:
-    """A binary file-like object that counts what is written and keeps nothing."""
+class MemorySink:
+    """A binary file-like object that copies what is written into one reused, preallocated buffer.
+
+    The bytes really land in memory (one copy, as into any buffer), in pages a first round has
+    already touched: a round then times the writer, not the kernel zeroing fresh pages or
+    ``io.BytesIO`` regrowing. Call :meth:`rewind` before each round.
+    """
 
     def __init__(self) -> None:
+        self._buffer = bytearray()
+        self.nbytes = 0
+
+    def rewind(self) -> None:
         self.nbytes = 0
 
     def write(self, data: Any) -> int:
-        n = memoryview(data).nbytes
-        self.nbytes += n
-        return n
+        src = memoryview(data).cast("B")
+        end = self.nbytes + src.nbytes
+        if end > len(self._buffer):
+            # Doubling: a first round of n bytes costs O(n) copies; later rounds never grow.
+            self._buffer.extend(bytes(max(end, 2 * len(self._buffer)) - len(self._buffer)))
+        with memoryview(self._buffer) as view:
+            view[self.nbytes : end] = src
+        self.nbytes = end
+        return src.nbytes
+
+    def getbuffer(self) -> memoryview:
+        """What was written since the last :meth:`rewind` (a view: valid until the next write)."""
+        return memoryview(self._buffer)[: self.nbytes]
 
     def flush(self) -> None:
         pass
@@ -199,8 +218,8 @@ class CountingSink:
         return False
 
     def read(self, size: int = -1) -> bytes:
-        # np.savez takes only objects with a ``read`` for file objects; nothing is kept to read.
-        raise io.UnsupportedOperation("a CountingSink keeps nothing to read")
+        # np.savez treats only objects with a ``read`` as file objects; this one is never read.
+        raise io.UnsupportedOperation("a MemorySink is written only")
 
     def tell(self) -> int:
         return self.nbytes

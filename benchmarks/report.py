@@ -268,7 +268,7 @@ def throughput_section(run: Run) -> list[str]:
     out = []
     writes = run.select(kind="write") + run.select(kind="stream")
     if writes:
-        out += ["### Artifacts: writers into a byte-counting sink", ""]
+        out += ["### Artifacts: writers into memory (a reused, preallocated buffer)", ""]
         rows = []
         for r in sorted(writes, key=lambda r: (r["kind"], r["format"], r["n_rows"], r["role"])):
             if r["role"] == "peer":

@@ -12,12 +12,14 @@ Groups (pytest-benchmark puts the peers of test_peers.py in the same groups):
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 
 import juniper_data_core as jd
 from benchmarks.conftest import size_label
-from benchmarks.peers import ENGINE_PARAMS, ROW_BYTES, CountingSink, engine_params
+from benchmarks.peers import ENGINE_PARAMS, ROW_BYTES, MemorySink, engine_params
 
 GENERATORS = tuple(ENGINE_PARAMS)
 
@@ -129,13 +131,20 @@ def test_write(run, fmt: str, source: str, n_rows: int) -> None:
     backend = "numba" if "numba" in jd.available_backends() else "numpy"
     src = jd.generate(r, backend=backend) if source == "dataset" else r
 
+    sink = MemorySink()
+
     def write_all() -> int:
-        sink = CountingSink()
+        sink.rewind()
         written = write(src, sink, backend=backend)
         assert written == sink.nbytes
         return sink.nbytes
 
     nbytes = write_all()
+    # The sink holds the artifact itself, byte for byte, not only its length.
+    reference = io.BytesIO()
+    write(src, reference, backend=backend)
+    assert sink.getbuffer() == reference.getbuffer()
+    del reference
     written = run(
         write_all,
         n,

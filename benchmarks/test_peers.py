@@ -15,7 +15,7 @@ from benchmarks.peers import (
     ROW_BYTES,
     SKLEARN_PEERS,
     CopyFloor,
-    CountingSink,
+    MemorySink,
     engine_params,
     first_touch,
     shuffled_split,
@@ -121,7 +121,7 @@ def test_split_peer(run, peer: str, n_rows: int) -> None:
 
 
 def test_savez_peer(run, n_rows: int) -> None:
-    """``np.savez`` of the six arrays of a generated dataset into the same byte-counting sink
+    """``np.savez`` of the six arrays of a generated dataset into the same in-memory sink
     as the writers alone (``write-<size>``): the bar ``write_npz``/``write_arrow`` of a
     Dataset must clear."""
     import juniper_data_core as jd
@@ -129,8 +129,10 @@ def test_savez_peer(run, n_rows: int) -> None:
     r = jd.recipe("spiral", engine_params("spiral", n_rows))
     arrays = jd.generate(r, backend="numba" if "numba" in jd.available_backends() else "numpy").arrays
 
+    sink = MemorySink()
+
     def savez() -> int:
-        sink = CountingSink()
+        sink.rewind()
         np.savez(sink, **arrays)  # type: ignore[arg-type]
         return sink.nbytes
 
