@@ -297,7 +297,9 @@ def main(argv: list[str] | None = None) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(1) from None
     except OSError as err:
-        _fail(str(err), 1)
+        # Say which file and why ("out/x.npz: No such file or directory"), not "[Errno 2] ...".
+        where = f"cannot write {err.filename}: " if err.filename else ""
+        _fail(f"{where}{err.strerror or err}", 1)
     raise SystemExit(code if isinstance(code, int) else 0)
 
 

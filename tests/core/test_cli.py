@@ -127,6 +127,15 @@ def test_cli_offset_beyond_split_is_one_line_exit_2(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
+def test_cli_unwritable_output_is_one_line_exit_1_naming_the_file(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "out.npz"
+    result = _cli("generate", *SPIRAL, "-o", str(target), cwd=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 1, stderr
+    assert stderr == f"error: cannot write {target}: No such file or directory\n", stderr
+    assert not target.parent.exists()
+
+
 def test_cli_backends_lists_numpy_available(tmp_path: Path) -> None:
     result = _cli("backends", cwd=tmp_path)
     lines = result.stdout.decode().splitlines()
