@@ -11,14 +11,21 @@ arithmetic over 1-D temporaries (no libm calls: see :mod:`.numba_libm`; no Pytho
 division checks: ``error_model="numpy"``; no strided stores, which are done in a
 separate copy loop). The shuffle's rare cycle-walking repeats get their own loop, so
 the Feistel rounds vectorise too.
+
+Compiling a generator's loop takes seconds; the result is kept in Numba's on-disk cache
+under a key of the kernel and this package's source (:func:`_cache_on_disk`), so later
+processes load it instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import os
 import types
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -155,8 +162,44 @@ def _loop(kernel: Kernel) -> Callable[..., None]:
                         Y[s + q, k] = np.float32(1.0) if k == labels[q] else np.float32(0.0)
 
     compiled: Callable[..., None] = numba.njit(parallel=True, error_model="numpy")(run)
+    if os.environ.get("JUNIPER_DATA_NUMBA_CACHE", "1").strip() != "0":
+        _cache_on_disk(compiled, f"{kernel.name}:{kernel.point is not None}:{_code_digest()}")
     _loops[key] = compiled
     return compiled
+
+
+@functools.cache
+def _code_digest() -> str:
+    """A digest of this package's source and the versions a compiled loop depends on."""
+    import numba
+
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(f"numba {numba.__version__} numpy {np.__version__}".encode())
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _cache_on_disk(dispatcher: Any, key: str) -> None:
+    """Keep the compiled loop in Numba's on-disk cache, found again by ``key`` in later processes.
+
+    Compiling a generator's loop takes seconds, which a one-shot process (the CLI, a script)
+    would pay on every run. Numba's own cache cannot find these loops again: its index key
+    pickles the closure, and the jitted functions in it pickle with a per-process UUID. ``key``
+    names the kernel and digests the package's source instead, so any change recompiles.
+    Where Numba finds no writable cache directory, the loop is compiled in each process.
+    """
+    from numba.core.caching import FunctionCache
+
+    class KeyedCache(FunctionCache):
+        def _index_key(self, sig: Any, codegen: Any) -> Any:
+            return (sig, codegen.magic_tuple(), key)
+
+    # Numba raises RuntimeError ("cannot cache function ...: no locator available") when no
+    # cache directory is writable; the loop then stays in memory only.
+    with contextlib.suppress(RuntimeError):
+        dispatcher._cache = KeyedCache(dispatcher.py_func)  # type: ignore[no-untyped-call]
 
 
 def _scalar_consts(consts: Any) -> Any:

@@ -36,6 +36,8 @@ def numba_server(tmp_path: Path) -> Iterator[str]:
         "JUNIPER_DATA_STORAGE_PATH": str(tmp_path),
         "JUNIPER_DATA_BACKEND": "numba",
         "JUNIPER_DATA_LOG_LEVEL": "WARNING",
+        # An empty on-disk cache: the kernels are really compiled (later starts load them).
+        "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache"),
     }
     proc = subprocess.Popen([sys.executable, "-m", "juniper_data_service"], env=env)
     url = f"http://127.0.0.1:{port}"
