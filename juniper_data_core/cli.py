@@ -43,6 +43,10 @@ class CommandLineError(Exception):
     """A user's mistake found by this module (not the engine): one line, exit 2."""
 
 
+class OutputError(Exception):
+    """The output file could not be written: one line naming it and the reason, exit 1."""
+
+
 def _fail(message: str, code: int = USAGE_EXIT) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(code)
@@ -145,10 +149,12 @@ def generate_command(
     else:
         try:
             nbytes = write_chunks(chunks, target)
-        except BaseException:
+        except BaseException as err:
             # A half-written artifact is worse than none.
             if os.path.isfile(target):
                 os.unlink(target)
+            if isinstance(err, OSError):
+                raise OutputError(f"cannot write {target}: {err.strerror or err}") from None
             raise
     seconds = time.perf_counter() - start
     where = "stdout" if target == "-" else target
@@ -291,15 +297,15 @@ def main(argv: list[str] | None = None) -> None:
         _fail("aborted", 1)
     except (JuniperDataError, CommandLineError) as err:
         _fail(" ".join(str(err).split()))
+    except OutputError as err:
+        _fail(str(err), 1)
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, as other tools do, and keep
         # the interpreter from failing again when it flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(1) from None
     except OSError as err:
-        # Say which file and why ("out/x.npz: No such file or directory"), not "[Errno 2] ...".
-        where = f"cannot write {err.filename}: " if err.filename else ""
-        _fail(f"{where}{err.strerror or err}", 1)
+        _fail(str(err), 1)
     raise SystemExit(code if isinstance(code, int) else 0)
 
 

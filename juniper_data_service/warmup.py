@@ -11,9 +11,9 @@ readiness reports the progress as the ``kernels`` dependency.
 
 The price: while it runs, the compilation competes with requests for the CPU and the
 GIL, and the compiled kernels of all six generators stay resident (about 70 MB more
-than spiral's alone). ``JUNIPER_DATA_WARM_KERNELS=false`` turns it off. The loops compiled are kept in Numba's
-on-disk cache (:func:`juniper_data_core.backends.numba._cache_on_disk`), so a later start on the
-same machine loads them in about a second instead.
+than spiral's alone). ``JUNIPER_DATA_WARM_KERNELS=false`` turns it off. The compiled
+loops are kept in Numba's on-disk cache (:func:`juniper_data_core.backends.numba._cache_on_disk`),
+so a later start on the same machine loads them in about a second instead.
 
 Only Numba is warmed: NumPy compiles nothing, and JAX compiles per array shape, so a
 warm-up with a small dataset would not cover the shapes of real requests.

@@ -73,8 +73,8 @@ def test_a_later_process_loads_each_generators_loop_from_disk_with_the_same_bits
     assert len(first) == 2 and all(stat == [0, 1] for stat in first.values()), first
     assert second == {name: [1, 0] for name in first}, second
     assert off == {"xor": [0, 1]}, off
-    # Both generators' loops share one source line, so one index file holds both: a lookup by
-    # the wrong key would load spiral's code for xor, and the arrays below would differ.
+    # Both generators' loops share one source line, so one index file holds both; each must load
+    # its own code, or the arrays below would differ.
     assert len(list(cache.rglob("*.nbi"))) == 1
 
     a, b, c = _loaded(tmp_path / "first.npz"), _loaded(tmp_path / "second.npz"), _loaded(tmp_path / "off.npz")
