@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from juniper_data_service.client import JuniperDataClient, JuniperDataConnectionError, JuniperDataTimeoutError
-from juniper_data_service.client_transport import READ_BYTES, LargeReadTransport, environment_proxies
+from juniper_data_service.client.transport import READ_BYTES, LargeReadTransport, environment_proxies
 
 HTTPCORE_READ_BYTES = 64 * 1024  # what httpcore asks for on its own
 # 198,000 rows: the largest spiral the service still generates on NumPy (no Numba compilation in
