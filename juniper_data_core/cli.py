@@ -1,4 +1,7 @@
-"""The ``juniper-data`` command line: generate artifacts, list backends and generators, serve.
+"""The ``juniper-data`` command line: generate artifacts, list backends and generators.
+
+Other installed packages add commands through the ``juniper_data.commands`` entry
+points (the service adds ``serve``); see :func:`add_installed_commands`.
 
 ``juniper-data generate spiral -p n_spirals=3 -p noise=0.1 --format arrow -o spiral.arrow``
 
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
 #: Outputs with more rows than this get a progress bar (when stderr is a terminal).
 PROGRESS_MIN_ROWS = 1_000_000
 USAGE_EXIT = 2
+#: Entry-point group of the commands other packages add (a function taking the typer app).
+COMMANDS_GROUP = "juniper_data.commands"
 
 
 class Format(StrEnum):
@@ -178,9 +183,9 @@ def backends_command() -> None:
 
 def generators_command() -> None:
     """Each generator, its versions, and its parameters with their defaults."""
-    from juniper_data_core import generators
+    from juniper_data_core import generator_catalog
 
-    for name, info in generators().items():
+    for name, info in generator_catalog().items():
         others = ", ".join(v for v in info["versions"] if v != info["default_version"])
         versions = f"version {info['default_version']} (default)" + (f", {others}" if others else "")
         state = "" if info["available"] else f" [unavailable: {info['install_hint']}]"
@@ -191,18 +196,24 @@ def generators_command() -> None:
         print(f"  params: {' '.join(defaults)}")
 
 
-def serve_command(host: str, port: int) -> None:
-    """Run the HTTP service (the ``service`` extra)."""
-    import importlib
+def add_installed_commands(app: "typer.Typer") -> None:
+    """Add the commands other installed packages declare (entry-point group
+    ``juniper_data.commands``: a function taking the typer app), e.g. the service's
+    ``serve``. The engine imports none of them by name; a command whose package cannot
+    be imported is left out, and ``serve`` then says how to install the service."""
+    import importlib.metadata
 
-    try:
-        # By name: the engine does not depend on the service, for type checkers either.
-        run = importlib.import_module("juniper_data_service.app").run
-    except (ImportError, AttributeError) as err:
-        raise CommandLineError(
-            f"the HTTP service is not available ({err}); pip install 'juniper-data[service]'"
-        ) from None
-    run(host=host, port=port)
+    for entry in importlib.metadata.entry_points(group=COMMANDS_GROUP):
+        try:
+            entry.load()(app)
+        except ImportError:
+            continue
+    if not any(command.name == "serve" for command in app.registered_commands):
+
+        @app.command("serve", add_help_option=False, context_settings={"ignore_unknown_options": True})
+        def serve() -> None:
+            """Run the HTTP service (needs the service extra)."""
+            raise CommandLineError("the HTTP service is not installed; pip install 'juniper-data[service]'")
 
 
 # --------------------------------------------------------------------------- typer app
@@ -259,16 +270,7 @@ def build_app() -> "typer.Typer":
         """List the generators, their versions and their parameters with defaults."""
         generators_command()
 
-    @app.command("serve")
-    def serve(
-        host: Annotated[
-            str, typer.Option(envvar="JUNIPER_DATA_HOST", help="Interface to bind.")
-        ] = "127.0.0.1",
-        port: Annotated[int, typer.Option(envvar="JUNIPER_DATA_PORT", help="Port to listen on.")] = 8100,
-    ) -> None:
-        """Run the HTTP service."""
-        serve_command(host, port)
-
+    add_installed_commands(app)
     return app
 
 
@@ -310,4 +312,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Through the package's module, not this __main__ copy: commands that other packages
+    # add raise juniper_data_core.cli.CommandLineError, which must be the class caught.
+    from juniper_data_core.cli import main as package_main
+
+    package_main()

@@ -8,14 +8,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from juniper_data_core.backends.base import FloatArray, Task, gather
-from juniper_data_core.backends.registry import get_backend, resolve_backend
-from juniper_data_core.errors import BackendUnavailableError, ParamsError
-from juniper_data_core.generators import V1
-from juniper_data_core.recipe import SPLITS, Recipe, as_recipe
-from juniper_data_core.split import make_permutation
-
-ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test", "X_full", "y_full")
+from juniper_data_core.errors import ParamsError
+from juniper_data_core.generators.kernel import FloatArray
+from juniper_data_core.recipe import Recipe, as_recipe, check_split
 
 
 class Dataset:
@@ -68,37 +63,23 @@ class Dataset:
         return f"Dataset({self.recipe.dataset_id!r}, backend={self.backend!r})"
 
 
-def _v1_backend(backend: str) -> str:
-    if backend not in ("auto", "numpy"):
-        raise BackendUnavailableError(
-            f"generator version 1.0.0 runs on the numpy backend only, not {backend!r}; "
-            "use backend='numpy' or version 2.0.0"
-        )
-    return "numpy"
+def backend_for(recipe: Recipe, backend: str = "auto", *, n_rows: int | None = None) -> str:
+    """The concrete backend that computes ``recipe`` (or ``n_rows`` of its rows) when
+    ``backend`` is asked for: ``"auto"`` resolved as :func:`generate` resolves it.
+
+    Raises
+    ------
+    BackendUnavailableError
+        For an unknown backend, one that cannot run here, or one the recipe's version
+        does not run on (1.0.0 runs on NumPy only).
+    """
+    return recipe.plan.backend_for(backend, recipe.shape.n_rows if n_rows is None else n_rows)
 
 
-def _task(
-    r: Recipe, start: int, stop: int, shuffled: bool, features: bool = True, labels: bool = True
-) -> Task:
-    kernel, consts = r.spec.build(r.params)
-    shape = r.shape
-    perm = make_permutation(shape.n_rows, r.seed) if shuffled else None
-    return Task(kernel, consts, shape.n_features, shape.n_classes, start, stop, perm, features, labels)
-
-
-def _rows(
-    r: Recipe,
-    backend: str,
-    split: str,
-    start: int,
-    stop: int,
-    features: bool = True,
-    labels: bool = True,
-) -> tuple[FloatArray, FloatArray]:
-    offset = r.split_sizes[0] if split == "test" else 0
-    shuffled = split != "full" and bool(r.params["shuffle"])
-    task = _task(r, offset + start, offset + stop, shuffled, features, labels)
-    return get_backend(backend).compute(task)
+def class_distribution(recipe: Recipe) -> dict[str, int]:
+    """Rows of each class in the full dataset, ``{"0": n0, "1": n1, ...}``, counted from
+    the labels alone (no features are computed; the frozen 1.0.0 versions generate)."""
+    return {str(k): int(v) for k, v in enumerate(recipe.plan.class_counts())}
 
 
 def generate(
@@ -129,28 +110,8 @@ def generate(
     ((200, 2), dtype('float32'))
     """
     r = as_recipe(name_or_recipe, params, version)
-    if r.version == V1:
-        from juniper_data_core.compat import generate_v1
-
-        return Dataset(r, generate_v1(r.generator, r.params), _v1_backend(backend))
-    name = resolve_backend(backend, r.shape.n_rows)
-    X_full, y_full = _rows(r, name, "full", 0, r.shape.n_rows)
-    n_train, n_test = r.split_sizes
-    if r.params["shuffle"] and get_backend(name).recompute_shuffled:
-        # Compiled backends compute shuffled rows faster than they can gather them from
-        # full: a gather is a random memory read per row (docs/benchmarks.md).
-        X_train, y_train = _rows(r, name, "train", 0, n_train)
-        X_test, y_test = _rows(r, name, "test", 0, n_test)
-    elif r.params["shuffle"]:
-        # NumPy computes rows slowly: train and test are copied from full, not recomputed.
-        perm = make_permutation(r.shape.n_rows, r.seed)
-        X_train, y_train = gather(X_full, y_full, perm, 0, n_train)
-        X_test, y_test = gather(X_full, y_full, perm, n_train, n_train + n_test)
-    else:
-        X_train, y_train = X_full[:n_train].copy(), y_full[:n_train].copy()
-        X_test, y_test = X_full[n_train : n_train + n_test].copy(), y_full[n_train : n_train + n_test].copy()
-    arrays = dict(zip(ARRAY_NAMES, (X_train, y_train, X_test, y_test, X_full, y_full), strict=True))
-    return Dataset(r, arrays, name)
+    name = backend_for(r, backend)
+    return Dataset(r, r.plan.arrays(name), name)
 
 
 def generate_rows(
@@ -165,13 +126,11 @@ def generate_rows(
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """Rows ``[start, stop)`` of one split as host arrays ``(X, y)``, computing only those rows.
 
-    Equal, bit for bit on a given backend, to the same rows of :func:`generate`.
-    Version 1.0.0 is sequential by nature: its rows are cut from the whole dataset.
+    Equal, bit for bit on a given backend, to the same rows of :func:`generate`. A
+    sequential version (the frozen 1.0.0 ones) cuts them from the whole dataset.
     """
     r = as_recipe(name_or_recipe, params, version)
-    if split not in SPLITS:
-        raise ParamsError(f"split must be one of {', '.join(SPLITS)}, got {split!r}", [("split", "unknown")])
-    total = r.n_rows(split)
+    total = r.n_rows(check_split(split))
     stop = total if stop is None else stop
     if not 0 <= start <= stop <= total:
         raise ParamsError(
@@ -179,8 +138,4 @@ def generate_rows(
             f"use 0 <= start <= stop <= {total}",
             [("start", "out of range")],
         )
-    if r.version == V1:
-        ds = generate(r, backend=_v1_backend(backend))
-        return ds.arrays[f"X_{split}"][start:stop], ds.arrays[f"y_{split}"][start:stop]
-    name = resolve_backend(backend, stop - start)
-    return _rows(r, name, split, start, stop)
+    return r.plan.rows(backend_for(r, backend, n_rows=stop - start), split, start, stop)

@@ -9,33 +9,55 @@ service's IDs).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from juniper_data_core.errors import FieldValueError, ParamsError, UnknownGeneratorError
-from juniper_data_core.generators import REGISTRY, V1, GeneratorSpec, Shape
+from juniper_data_core.generators import REGISTRY, GeneratorSpec, Shape
 from juniper_data_core.split import split_sizes
+
+if TYPE_CHECKING:
+    from juniper_data_core.plan import Plan
 
 SPLITS = ("full", "train", "test")
 # Fresh seeds stay below 2**53 so that every JSON client reads them exactly.
 _SEED_BITS = 53
 
 
+def check_split(split: str) -> str:
+    """``split`` itself if it is one of :data:`SPLITS`; else a ParamsError naming them."""
+    if split not in SPLITS:
+        raise ParamsError(f"split must be one of {', '.join(SPLITS)}, got {split!r}", [("split", "unknown")])
+    return split
+
+
 @dataclass(frozen=True)
 class Recipe:
     """What a dataset is made from. ``params`` are canonical: every field present,
-    defaults filled, aliases resolved, the seed drawn; treat them as read-only."""
+    defaults filled, aliases resolved, the seed drawn; treat them as read-only.
+
+    ``model`` is the same params as the generator's validated params model (typed
+    fields; made from ``params`` when not given). What the recipe implies (shape, split
+    sizes, kernel constants, the shuffle) is compiled once, on first use, into
+    :attr:`plan`, which every batch of every artifact of this recipe reuses.
+    """
 
     generator: str
     version: str
     params: dict[str, Any]
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    model: BaseModel = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.model is None:
+            object.__setattr__(self, "model", self.spec.params_model.model_validate(self.params))
 
     @property
     def spec(self) -> GeneratorSpec:
@@ -56,24 +78,29 @@ class Recipe:
     def seed(self) -> int:
         return int(self.params["seed"])
 
-    @property
+    @functools.cached_property
     def shape(self) -> Shape:
-        return self.spec.shape(self.params)
+        return self.spec.shape(self.model)
 
-    @property
+    @functools.cached_property
     def split_sizes(self) -> tuple[int, int]:
         """``(n_train, n_test)``."""
         return split_sizes(self.shape.n_rows, self.params["train_ratio"], self.params["test_ratio"])
 
+    @functools.cached_property
+    def plan(self) -> Plan:
+        """The compiled plan (built on first use, then kept with the recipe)."""
+        from juniper_data_core.plan import compile_plan
+
+        impl = self.spec.implementation(self.version)
+        return compile_plan(self.shape, self.model, self.params, impl, self.version)
+
     def n_rows(self, split: str = "full") -> int:
         """Rows in ``split`` (``"full"``, ``"train"`` or ``"test"``)."""
+        check_split(split)
         if split == "full":
             return self.shape.n_rows
-        if split == "train":
-            return self.split_sizes[0]
-        if split == "test":
-            return self.split_sizes[1]
-        raise ParamsError(f"split must be one of {', '.join(SPLITS)}, got {split!r}", [("split", "unknown")])
+        return self.split_sizes[0 if split == "train" else 1]
 
 
 def _spec(name: str) -> GeneratorSpec:
@@ -106,7 +133,7 @@ def recipe(name: str, params: Mapping[str, Any] | None = None, *, version: str |
     Parameters
     ----------
     name : str
-        A registered generator (see :func:`juniper_data_core.generators`).
+        A registered generator (see :func:`juniper_data_core.generator_catalog`).
     params : mapping, optional
         The generator's parameters; unknown keys are ignored and listed in
         ``Recipe.warnings``; aliases (e.g. spiral ``n_points``) are resolved; a
@@ -153,18 +180,18 @@ def recipe(name: str, params: Mapping[str, Any] | None = None, *, version: str |
     canonical = model.model_dump(mode="json")
     if canonical.get("seed") is None:
         canonical["seed"] = secrets.randbits(_SEED_BITS)
-    if version == V1:
-        from juniper_data_core.compat import check_v1_params
-
+        model = model.model_copy(update={"seed": canonical["seed"]})
+    check = spec.implementation(version).check
+    if check is not None:
         try:
-            check_v1_params(name, canonical)
+            check(canonical)
         except FieldValueError as err:
-            message = f"invalid {name} parameters for version 1.0.0: {err}"
+            message = f"invalid {name} parameters for version {version}: {err}"
             raise ParamsError(message, [(err.field, str(err))]) from None
         except ValueError as err:
-            message = f"invalid {name} parameters for version 1.0.0: {err}"
+            message = f"invalid {name} parameters for version {version}: {err}"
             raise ParamsError(message, [("version", str(err))]) from None
-    return Recipe(name, version, canonical, warnings)
+    return Recipe(name, version, canonical, warnings, model)
 
 
 def as_recipe(name_or_recipe: str | Recipe, params: Mapping[str, Any] | None, version: str | None) -> Recipe:

@@ -19,10 +19,9 @@ from typing import Any
 from starlette.responses import Response
 
 import juniper_data_core as jd
-from juniper_data_core.backends.registry import get_backend
-from juniper_data_core.errors import BackendUnavailableError
+from juniper_data_core.formats import arrow_nbytes, iter_arrow, iter_npz, npz_nbytes, row_range
 from juniper_data_service.context import ServiceContext
-from juniper_data_service.creation import arrow_bytes_estimate, cache_key, npz_bytes_estimate
+from juniper_data_service.creation import cache_key
 from juniper_data_service.meta import check_budget
 from juniper_data_service.storage.base import Meta
 from juniper_data_service.storage.cache import BackgroundWriter
@@ -55,21 +54,20 @@ class ArtifactRequest:
 
     def cache_bytes_estimate(self, recipe: jd.Recipe) -> int:
         if self.fmt == "npz":
-            return npz_bytes_estimate(recipe)
-        return arrow_bytes_estimate(recipe, self.split or "full")
+            return npz_nbytes(recipe)
+        return arrow_nbytes(recipe, split=self.split or "full")
 
     def etag(self, dataset_id: str) -> str:
         key = f"{dataset_id}|{self.fmt}|{self.split}|{self.offset}|{self.limit}"
         return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
     def n_rows(self, recipe: jd.Recipe) -> int:
-        """Rows of the split served (for all six arrays: the full dataset's rows)."""
-        total = recipe.n_rows(self.split or "full")
-        rest = max(0, total - self.offset)
-        return rest if self.limit is None else min(rest, self.limit)
+        """Rows of the split served (for all six arrays: the full dataset's rows); a
+        ParamsError (400) for a range outside the split."""
+        return row_range(recipe, self.split or "full", self.offset, self.limit).n_rows
 
 
-def recipe_of(meta: Meta) -> jd.Recipe:
+def stored_recipe(meta: Meta) -> jd.Recipe:
     """The stored recipe of a dataset (its params are canonical, seed included)."""
     return jd.recipe(meta["generator"], meta["params"], version=meta["generator_version"])
 
@@ -77,11 +75,8 @@ def recipe_of(meta: Meta) -> jd.Recipe:
 def stored_backend(meta: Meta) -> str:
     """The backend the dataset was made with, or ``auto`` when it cannot run here (any
     backend gives the same integers and uniforms; floats agree within a few ulp)."""
-    try:
-        get_backend(str(meta["backend"]))
-    except BackendUnavailableError:
-        return "auto"
-    return str(meta["backend"])
+    backend = str(meta["backend"])
+    return backend if backend in jd.available_backends() else "auto"
 
 
 def _headers(dataset_id: str, req: ArtifactRequest, etag: str) -> dict[str, str]:
@@ -96,7 +91,7 @@ class ArtifactServer:
         self.ctx = ctx
 
     async def response(self, meta: Meta, persist: bool, req: ArtifactRequest, etag: str) -> Response:
-        recipe = recipe_of(meta)
+        recipe = stored_recipe(meta)
         check_budget(req.n_rows(recipe), self.ctx.settings.max_rows)
         headers = _headers(meta["dataset_id"], req, etag)
         media = NPZ_TYPE if req.fmt == "npz" else ARROW_TYPE
@@ -142,20 +137,16 @@ class ArtifactServer:
         if opened is not None:
             body = opened[0]
             return iter([body]) if isinstance(body, bytes) else file_chunks(body)
-        return self._generated(meta, False, recipe_of(meta), ArtifactRequest("npz", None, 0, None))
+        return self._generated(meta, False, stored_recipe(meta), ArtifactRequest("npz", None, 0, None))
 
     def _generated(self, meta: Meta, persist: bool, recipe: jd.Recipe, req: ArtifactRequest) -> Iterator[Any]:
         """The artifact's chunks, generated as they are pulled (blocking: call in a thread)."""
         backend = stored_backend(meta)
         if req.fmt == "arrow":
-            from juniper_data_core.formats import iter_arrow
-
             chunks = iter_arrow(
                 recipe, split=req.split or "full", offset=req.offset, limit=req.limit, backend=backend
             )
         else:
-            from juniper_data_core.formats import iter_npz
-
             chunks = iter_npz(recipe, split=req.split, offset=req.offset, limit=req.limit, backend=backend)
         rows = req.n_rows(recipe) if req.split else recipe.n_rows("full") + sum(recipe.split_sizes)
         measured = self._measured(chunks, meta, backend, rows)

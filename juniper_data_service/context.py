@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from juniper_data_service.keyed_lock import KeyedLocks
@@ -43,3 +43,7 @@ def get_ctx(request: Request) -> ServiceContext:
     """FastAPI dependency: the app's :class:`ServiceContext`."""
     ctx: ServiceContext = request.app.state.ctx
     return ctx
+
+
+#: A route's parameter annotation for the app's context (``ctx: Ctx``).
+Ctx = Annotated[ServiceContext, Depends(get_ctx)]

@@ -14,12 +14,9 @@ import time
 from typing import Any
 
 import juniper_data_core as jd
-from juniper_data_core.backends.registry import resolve_backend
-from juniper_data_core.errors import BackendUnavailableError
-from juniper_data_core.generators import V1
-from juniper_data_core.recipe import SPLITS
+from juniper_data_core.formats import iter_npz, npz_nbytes
 from juniper_data_service.context import ServiceContext
-from juniper_data_service.meta import check_budget, class_distribution, new_meta
+from juniper_data_service.meta import check_budget, new_meta
 from juniper_data_service.schemas import CreateDatasetRequest
 from juniper_data_service.storage.base import Meta
 
@@ -35,33 +32,7 @@ def cache_key(dataset_id: str, fmt: str = "npz", split: str = "full") -> str:
 
 def cache_keys(dataset_id: str) -> tuple[str, ...]:
     """Every key a dataset's bytes can be cached under (what deleting it removes)."""
-    return (cache_key(dataset_id), *(cache_key(dataset_id, "arrow", split) for split in SPLITS))
-
-
-def npz_bytes_estimate(recipe: jd.Recipe) -> int:
-    """About the size of the full NPZ: every row of every split, X and y, float32."""
-    shape = recipe.shape
-    n_train, n_test = recipe.split_sizes
-    return 4 * (shape.n_rows + n_train + n_test) * (shape.n_features + shape.n_classes) + 4096
-
-
-def arrow_bytes_estimate(recipe: jd.Recipe, split: str) -> int:
-    """About the size of the Arrow stream of a whole split: X, y and the int32 label per row,
-    plus the schema and a message header per record batch."""
-    shape = recipe.shape
-    return 4 * recipe.n_rows(split) * (shape.n_features + shape.n_classes + 1) + (64 << 10)
-
-
-def resolve(recipe: jd.Recipe, backend: str) -> str:
-    """The concrete backend that will compute this recipe; 400 for an impossible choice."""
-    if recipe.version == V1:
-        if backend not in ("auto", "numpy"):
-            raise BackendUnavailableError(
-                f"generator version 1.0.0 runs on the numpy backend only, not {backend!r}; "
-                "use backend 'numpy' or version 2.0.0"
-            )
-        return "numpy"
-    return resolve_backend(backend, recipe.shape.n_rows)
+    return (cache_key(dataset_id), *(cache_key(dataset_id, "arrow", split) for split in jd.SPLITS))
 
 
 def build_recipe(body: CreateDatasetRequest) -> jd.Recipe:
@@ -80,7 +51,7 @@ class Creator:
         ctx = self.ctx
         recipe = build_recipe(body)
         check_budget(recipe.n_rows("full"), ctx.settings.max_rows)
-        backend = resolve(recipe, body.backend or ctx.settings.backend)
+        backend = jd.backend_for(recipe, body.backend or ctx.settings.backend)
         async with ctx.locks.hold(recipe.dataset_id):
             found = await ctx.blocking(ctx.store.get, recipe.dataset_id, ctx.now())
             if found is not None:
@@ -95,15 +66,13 @@ class Creator:
         if recipe.n_rows("full") <= EAGER_ROWS:
             distribution, checksum = await ctx.blocking(self._generate_now, recipe, backend, body.persist)
         else:
-            distribution, checksum = await ctx.blocking(class_distribution, recipe), None
+            distribution, checksum = await ctx.blocking(jd.class_distribution, recipe), None
         return new_meta(
             recipe, body, backend=backend, distribution=distribution, checksum=checksum, now=ctx.now()
         )
 
     def _generate_now(self, recipe: jd.Recipe, backend: str, persist: bool) -> tuple[dict[str, int], str]:
         """Generate the dataset, write its NPZ (to the cache when ``persist``); blocking."""
-        from juniper_data_core.formats.npz import iter_npz
-
         t0 = time.perf_counter()
         dataset = jd.generate(recipe, backend=backend)
         seconds = time.perf_counter() - t0
@@ -114,7 +83,7 @@ class Creator:
         metrics.rows_generated.labels(generator=recipe.generator).inc(recipe.shape.n_rows)
         digest = hashlib.sha256()
         cache = self.ctx.cache
-        if persist and cache.fits(npz_bytes_estimate(recipe)):
+        if persist and cache.fits(npz_nbytes(recipe)):
             with cache.writer(cache_key(recipe.dataset_id)) as f:
                 for chunk in iter_npz(dataset):
                     digest.update(chunk)

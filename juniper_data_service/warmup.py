@@ -86,7 +86,7 @@ class KernelWarmup:
             self.backend = compiled_backend(str(self.setting))
             if self.backend is None:
                 return
-            available = [name for name, info in jd.generators().items() if info["available"]]
+            available = [name for name, info in jd.generator_catalog().items() if info["available"]]
             for name in sorted(available, key=lambda name: name != _FIRST):
                 jd.generate(jd.recipe(name, {"seed": 0}), backend=self.backend)
                 self.warmed.append(name)

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from juniper_data_core.backends.base import FloatArray, Task, evaluate, host_outputs
+from juniper_data_core.backends.base import evaluate, host_outputs
+from juniper_data_core.generators.kernel import FloatArray, Task
 from juniper_data_core.rng.threefry import MASK32
 from juniper_data_core.split import permute
 

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from juniper_data_core.backends.base import FloatArray, Kernel, Task, evaluate, host_outputs
+from juniper_data_core.backends.base import evaluate, host_outputs
 from juniper_data_core.errors import BackendUnavailableError
+from juniper_data_core.generators.kernel import FloatArray, Kernel, Task
 from juniper_data_core.split import feistel
 
 _CHUNK = 1 << 20

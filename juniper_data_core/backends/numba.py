@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from juniper_data_core.backends.base import FloatArray, Kernel, Task, host_outputs
+from juniper_data_core.backends.base import host_outputs
+from juniper_data_core.generators.kernel import FloatArray, Kernel, Task
 from juniper_data_core.rng.threefry import MASK32
 from juniper_data_core.split import FEISTEL_ROUNDS, feistel
 

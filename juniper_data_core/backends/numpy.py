@@ -13,11 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from juniper_data_core.backends.base import FloatArray, Task, evaluate, host_outputs
+from juniper_data_core.backends.base import evaluate, host_outputs
+from juniper_data_core.generators.kernel import FloatArray, Task
 from juniper_data_core.rng.threefry import MASK32
-from juniper_data_core.split import permute
+from juniper_data_core.split import Permutation, permute
 
 _BLOCK = 1 << 16
+_GATHER_BLOCK = 1 << 18
 
 
 def _counter(i: Any) -> tuple[Any, Any]:
@@ -90,3 +92,20 @@ class NumpyBackend:
             with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
                 list(pool.map(block, starts))
         return X, Y
+
+
+def gather(
+    X_full: FloatArray, Y_full: FloatArray, perm: Permutation, start: int, stop: int
+) -> tuple[FloatArray, FloatArray]:
+    """Rows ``perm(start) .. perm(stop - 1)`` of host arrays already generated: the same
+    values as computing those rows again, at the cost of a permutation and a copy."""
+    X = np.empty((stop - start, X_full.shape[1]), X_full.dtype)
+    Y = np.empty((stop - start, Y_full.shape[1]), Y_full.dtype)
+    # In blocks: the int64 source rows of the whole range would add 8 bytes per row to the
+    # peak (1.6x the arrays returned at 1e7 rows, against the 1.5x the engine promises).
+    for s in range(start, stop, _GATHER_BLOCK):
+        e = min(stop, s + _GATHER_BLOCK)
+        rows = permute(NAMESPACE, np.arange(s, e, dtype=np.int64), perm)
+        np.take(X_full, rows, axis=0, out=X[s - start : e - start])
+        np.take(Y_full, rows, axis=0, out=Y[s - start : e - start])
+    return X, Y

@@ -8,35 +8,34 @@ environment variable ``JUNIPER_DATA_BACKEND`` overrides ``auto``.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 
 from juniper_data_core.backends.base import Backend
 from juniper_data_core.errors import BackendUnavailableError
 
-NAMES = ("numpy", "numba", "jax", "cupy")
+# Backend name -> the class that implements it, imported only when first asked for.
+_CLASSES: dict[str, tuple[str, str]] = {
+    "numpy": ("juniper_data_core.backends.numpy", "NumpyBackend"),
+    "numba": ("juniper_data_core.backends.numba", "NumbaBackend"),
+    "jax": ("juniper_data_core.backends.jax", "JaxBackend"),
+    "cupy": ("juniper_data_core.backends.cupy", "CupyBackend"),
+}
+NAMES = tuple(_CLASSES)
 # Below these sizes the compile or transfer cost outweighs the faster kernel.
 _NUMBA_MIN_ROWS = 200_000
 _GPU_MIN_ROWS = 1_000_000
 
 
 def _make(name: str) -> Backend:
-    if name == "numpy":
-        from juniper_data_core.backends.numpy import NumpyBackend
-
-        return NumpyBackend()
-    if name == "numba":
-        from juniper_data_core.backends.numba import NumbaBackend
-
-        return NumbaBackend()
-    if name == "jax":
-        from juniper_data_core.backends.jax import JaxBackend
-
-        return JaxBackend()
-    if name == "cupy":
-        from juniper_data_core.backends.cupy import CupyBackend
-
-        return CupyBackend()
-    raise BackendUnavailableError(f"unknown backend {name!r}; choose one of {', '.join(NAMES)} or 'auto'")
+    try:
+        module, cls = _CLASSES[name]
+    except KeyError:
+        raise BackendUnavailableError(
+            f"unknown backend {name!r}; choose one of {', '.join(NAMES)} or 'auto'"
+        ) from None
+    backend: Backend = getattr(importlib.import_module(module), cls)()
+    return backend
 
 
 @functools.cache

@@ -2,22 +2,36 @@
 
 The ``iter_*`` functions give the bytes chunk by chunk (what the HTTP service streams);
 the ``write_*`` functions send the same bytes to a path or a binary file object, which
-may be unseekable. :class:`ZipStreamWriter` is the streaming zip64 writer under the
-NPZ format, reusable for archives of several artifacts. See ``docs/formats.md``.
+may be unseekable; :func:`row_range`, :func:`npz_nbytes` and :func:`arrow_nbytes` say
+which rows and how many bytes an artifact has before anything is computed.
+:class:`ZipStreamWriter` is the streaming zip64 writer under the NPZ format, reusable
+for archives of several artifacts. See ``docs/formats.md``.
 """
 
 from __future__ import annotations
 
-from juniper_data_core.formats.arrow import arrow_schema, iter_arrow, write_arrow
-from juniper_data_core.formats.npz import ZipStreamWriter, iter_npz, iter_zip, npy_header, write_npz
+from juniper_data_core.formats.arrow import arrow_nbytes, arrow_schema, iter_arrow, write_arrow
+from juniper_data_core.formats.npz import (
+    ZipStreamWriter,
+    iter_npz,
+    iter_zip,
+    npy_header,
+    npz_nbytes,
+    write_npz,
+)
+from juniper_data_core.formats.rows import RowRange, row_range
 
 __all__ = [
+    "RowRange",
     "ZipStreamWriter",
+    "arrow_nbytes",
     "arrow_schema",
     "iter_arrow",
     "iter_npz",
     "iter_zip",
     "npy_header",
+    "npz_nbytes",
+    "row_range",
     "write_arrow",
     "write_npz",
 ]

@@ -17,10 +17,17 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from juniper_data_core.backends.base import FloatArray
 from juniper_data_core.errors import MissingDependencyError, ParamsError
 from juniper_data_core.formats.chunks import Chunk, as_bytes_view, merge_small, write_chunks
-from juniper_data_core.formats.rows import RowRange, RowSource, Source, batch_rows_for, recipe_of, row_range
+from juniper_data_core.formats.rows import (
+    RowRange,
+    RowSource,
+    Source,
+    batch_rows_for,
+    row_range,
+    source_recipe,
+)
+from juniper_data_core.generators.kernel import FloatArray
 from juniper_data_core.recipe import Recipe
 
 if TYPE_CHECKING:
@@ -87,6 +94,14 @@ def _labels(y: FloatArray) -> npt.NDArray[np.int32]:
     return label
 
 
+def arrow_nbytes(source: Source, *, split: str = "full", offset: int = 0, limit: int | None = None) -> int:
+    """About the size in bytes of the Arrow stream :func:`iter_arrow` writes with these
+    arguments and the default batch size: X, y and the int32 label of each row, plus
+    64 KiB for the schema, the message headers of the batches and their padding."""
+    rows = row_range(source, split, offset, limit)
+    return 4 * rows.n_rows * (rows.n_features + rows.n_classes + 1) + (64 << 10)
+
+
 class _ChunkSink:
     """A file-like object that keeps what pyarrow writes (its body buffers, uncopied)."""
 
@@ -127,7 +142,7 @@ def iter_arrow(
     so errors come before the first byte.
     """
     pa = _pyarrow()
-    recipe = recipe_of(source)
+    recipe = source_recipe(source)
     rows = row_range(source, split, offset, limit)
     if batch_rows is not None and batch_rows < 1:
         raise ParamsError(f"batch_rows must be >= 1, got {batch_rows}", [("batch_rows", "must be >= 1")])

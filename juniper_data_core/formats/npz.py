@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from juniper_data_core.errors import ParamsError
 from juniper_data_core.formats.chunks import Chunk, as_bytes_view, merge_small, write_chunks
-from juniper_data_core.formats.rows import RowRange, RowSource, Source, batch_rows_for, recipe_of, row_range
+from juniper_data_core.formats.rows import (
+    RowRange,
+    RowSource,
+    Source,
+    batch_rows_for,
+    row_range,
+    source_recipe,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -220,7 +227,16 @@ def iter_npz(
     Arguments are checked (and a backend resolved) before this returns, so errors
     come before the first byte. ``batch_rows`` overrides the rows generated at a time.
     """
-    recipe = recipe_of(source)
+    ranges = _npz_ranges(source, split, offset, limit)
+    if batch_rows is not None and batch_rows < 1:
+        raise ParamsError(f"batch_rows must be >= 1, got {batch_rows}", [("batch_rows", "must be >= 1")])
+    n_rows = source_recipe(source).shape.n_rows if split is None else ranges[0].n_rows
+    rows = RowSource(source, backend, n_rows)
+    return merge_small(_npz_chunks(rows, ranges, batch_rows))
+
+
+def _npz_ranges(source: Source, split: str | None, offset: int, limit: int | None) -> list[RowRange]:
+    """The row ranges an NPZ holds: every split whole, or one range of one split."""
     if split is None:
         if offset != 0 or limit is not None:
             raise ParamsError(
@@ -228,15 +244,21 @@ def iter_npz(
                 "without one all six arrays are written whole",
                 [("split", "required with offset or limit")],
             )
-        ranges = [row_range(source, s) for s in _SPLITS_ALL]
-        n_rows = recipe.shape.n_rows
-    else:
-        ranges = [row_range(source, split, offset, limit)]
-        n_rows = ranges[0].n_rows
-    if batch_rows is not None and batch_rows < 1:
-        raise ParamsError(f"batch_rows must be >= 1, got {batch_rows}", [("batch_rows", "must be >= 1")])
-    rows = RowSource(source, backend, n_rows)
-    return merge_small(_npz_chunks(rows, ranges, batch_rows))
+        return [row_range(source, s) for s in _SPLITS_ALL]
+    return [row_range(source, split, offset, limit)]
+
+
+def npz_nbytes(source: Source, *, split: str | None = None, offset: int = 0, limit: int | None = None) -> int:
+    """The exact size in bytes of the NPZ that :func:`iter_npz` writes with these arguments,
+    known before a row is computed (every header's size follows from the shapes)."""
+    total = _END64.size + _LOCATOR64.size + _END.size
+    for rr in _npz_ranges(source, split, offset, limit):
+        for part, columns in (("X", rr.n_features), ("y", rr.n_classes)):
+            name = len(f"{part}_{rr.split}.npy".encode())
+            data = len(npy_header((rr.n_rows, columns))) + 4 * rr.n_rows * columns
+            local = _LOCAL.size + name + _ZIP64_LOCAL_EXTRA.size + data + _DESCRIPTOR.size
+            total += local + _CENTRAL.size + name + _ZIP64_CENTRAL_EXTRA.size
+    return total
 
 
 def _npz_chunks(rows: RowSource, ranges: list[RowRange], batch_rows: int | None) -> Iterator[Chunk]:

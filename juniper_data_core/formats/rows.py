@@ -2,8 +2,8 @@
 
 The cut: this module decides *which* rows are written and computes them in bounded
 batches; :mod:`~juniper_data_core.formats.npz` and :mod:`~juniper_data_core.formats.arrow`
-decide how the bytes look. A Recipe is generated batch by batch with
-:func:`~juniper_data_core.generate_rows`, so memory stays bounded whatever the size; a
+decide how the bytes look. A Recipe is generated batch by batch from its compiled
+:attr:`~juniper_data_core.Recipe.plan`, so memory stays bounded whatever the size; a
 Dataset is sliced (views, no copies, no regeneration).
 """
 
@@ -14,12 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from juniper_data_core.backends.base import FloatArray
-from juniper_data_core.backends.registry import resolve_backend
-from juniper_data_core.dataset import Dataset, _rows, generate
+from juniper_data_core.dataset import Dataset, backend_for, generate
 from juniper_data_core.errors import ParamsError
-from juniper_data_core.generators import V1
-from juniper_data_core.recipe import SPLITS, Recipe
+from juniper_data_core.generators.kernel import FloatArray
+from juniper_data_core.recipe import Recipe, check_split
 
 Source = Recipe | Dataset
 #: The most rows in one batch, whatever the row width.
@@ -48,7 +46,7 @@ class RowRange:
         return self.stop - self.start
 
 
-def recipe_of(source: Source) -> Recipe:
+def source_recipe(source: Source) -> Recipe:
     """The recipe of a Recipe or a Dataset; a TypeError for anything else."""
     if isinstance(source, Dataset):
         return source.recipe
@@ -74,9 +72,8 @@ def row_range(source: Source, split: str, offset: int = 0, limit: int | None = N
         For an unknown split, a negative ``offset`` or ``limit``, or an ``offset``
         beyond the split's last row (``offset == n_rows`` is an empty range).
     """
-    recipe_of(source)
-    if split not in SPLITS:
-        raise ParamsError(f"split must be one of {', '.join(SPLITS)}, got {split!r}", [("split", "unknown")])
+    source_recipe(source)
+    check_split(split)
     n, n_features, n_classes = _split_shape(source, split)
     if offset < 0 or offset > n:
         raise ParamsError(
@@ -97,16 +94,19 @@ class RowSource:
     ``backend="auto"`` is resolved once, so every batch comes from the same backend
     (bit-identical rows): for ``n_rows`` equal to the whole dataset this is the choice
     :func:`~juniper_data_core.generate` makes, for a range the one
-    :func:`~juniper_data_core.generate_rows` makes. Version 1.0.0 is sequential by
-    nature (and small): it is generated whole once and sliced.
+    :func:`~juniper_data_core.generate_rows` makes. Every batch reuses the recipe's
+    compiled plan. A sequential version (1.0.0, small) is generated whole once and sliced.
     """
 
     def __init__(self, source: Source, backend: str, n_rows: int) -> None:
-        self.recipe = recipe_of(source)
+        self.recipe = source_recipe(source)
         self._dataset: Dataset | None = source if isinstance(source, Dataset) else None
-        if self._dataset is None and self.recipe.version == V1:
+        if self._dataset is None and self.recipe.plan.sequential:
             self._dataset = generate(self.recipe, backend=backend)
-        self._backend = "numpy" if self._dataset is not None else resolve_backend(backend, n_rows)
+        if self._dataset is not None:
+            self._backend = self._dataset.backend
+        else:
+            self._backend = backend_for(self.recipe, backend, n_rows=n_rows)
 
     @property
     def in_memory(self) -> bool:
@@ -129,7 +129,7 @@ class RowSource:
                 X = self._dataset.arrays[f"X_{rows.split}"][start:stop]
                 y = self._dataset.arrays[f"y_{rows.split}"][start:stop]
             else:
-                X, y = _rows(self.recipe, self._backend, rows.split, start, stop, features, labels)
+                X, y = self.recipe.plan.rows(self._backend, rows.split, start, stop, features, labels)
             yield _le_f32(X), _le_f32(y)
 
 

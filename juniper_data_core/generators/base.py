@@ -1,15 +1,24 @@
-"""What a generator is: a params model, its shape, and its math for each version."""
+"""What a generator is: a params model, its shape, its example params, and one
+implementation record per version.
+
+A version is implemented either as an :class:`IndexPure` kernel (row ``i`` computed
+from the params and ``i`` alone: every backend, any row range) or as a
+:class:`Sequential` producer of the whole dataset (the frozen 1.0.0 algorithms, which
+draw rows in sequence). :mod:`juniper_data_core.plan` turns a recipe's record into
+the one compiled plan that everything else runs; nothing else asks which version it is.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from juniper_data_core.backends.base import Kernel
 from juniper_data_core.errors import FieldValueError
+from juniper_data_core.generators.kernel import FloatArray, Kernel
 
 V1 = "1.0.0"
 V2 = "2.0.0"
@@ -26,6 +35,13 @@ class SplitParams(BaseModel):
     test_ratio: float = Field(default=0.2, ge=0.0, le=1.0, description="Fraction of rows in test")
     shuffle: bool = Field(default=True, description="Shuffle before splitting")
 
+    @property
+    def rng_seed(self) -> int:
+        """The seed as an int: a recipe always draws one before anything is computed."""
+        if self.seed is None:
+            raise ValueError("no seed drawn yet: build params through juniper_data_core.recipe()")
+        return self.seed
+
     @model_validator(mode="after")
     def _ratios_fit(self) -> SplitParams:
         total = self.train_ratio + self.test_ratio
@@ -40,7 +56,7 @@ class SplitParams(BaseModel):
 
 @dataclass(frozen=True)
 class Shape:
-    """Rows, features, classes, and the class of each block of rows."""
+    """Rows, features and classes of the full dataset."""
 
     n_rows: int
     n_features: int
@@ -48,19 +64,103 @@ class Shape:
 
 
 @dataclass(frozen=True)
+class IndexPure:
+    """A version whose row ``i`` is a pure function of the params and ``i``.
+
+    ``build(params)`` takes the validated params model (seed set) and returns the
+    kernel and its constants (a NamedTuple of NumPy scalars and arrays); ``check``,
+    if given, rejects canonical params this version does not accept (as for
+    :class:`Sequential`).
+    """
+
+    build: Callable[[Any], tuple[Kernel, Any]]
+    check: Callable[[Mapping[str, Any]], None] | None = None
+
+
+@dataclass(frozen=True)
+class Sequential:
+    """A version that can only produce the whole dataset at once (rows drawn in sequence).
+
+    ``produce(params)`` takes canonical params (a dict, seed set) and returns the six
+    arrays; ``check(params)`` rejects params this version does not accept (raising
+    :class:`~juniper_data_core.errors.FieldValueError` or ``ValueError``); ``backends``
+    are the only backends it runs on, the first being the one it reports.
+    """
+
+    produce: Callable[[Mapping[str, Any]], dict[str, FloatArray]]
+    check: Callable[[Mapping[str, Any]], None]
+    backends: tuple[str, ...] = ("numpy",)
+
+
+Implementation = IndexPure | Sequential
+
+
+@dataclass(frozen=True)
 class GeneratorSpec:
     """A registered generator.
 
-    ``build(params, version)`` returns ``(Kernel, consts)`` for version 2.0.0 (the
-    seed is ``params["seed"]``); 1.0.0 is served by :mod:`juniper_data_core.compat`.
+    Parameters
+    ----------
+    name, description : str
+    params_model : type[SplitParams]
+        Validates and fills the params; its JSON schema is what the API serves.
+    shape : callable
+        Validated params -> :class:`Shape` of the full dataset.
+    build : callable
+        The 2.0.0 kernel builder (see :class:`IndexPure`): every generator has 2.0.0.
+    sized : callable
+        ``sized(params, n_rows)`` -> the params that give about ``n_rows`` rows with
+        the other ``params`` (e.g. spiral: ``n_points_per_spiral``); how tests and
+        benchmarks scale the examples.
+    examples : mapping
+        Label -> params (without size or seed): the cases tests, the ulp report and the
+        benchmarks run; ``"default"`` (the defaults) is always there.
+    other_versions : mapping
+        Version -> implementation record of any version besides 2.0.0 (e.g. the frozen
+        1.0.0 ones); a generator has only 2.0.0 unless it says otherwise here.
+    default_version : str
+    aliases : mapping
+        Accepted alias -> field name (resolved before validation, e.g. spiral ``n_points``).
     """
 
     name: str
     description: str
-    params_model: type[BaseModel]
-    shape: Callable[[Mapping[str, Any]], Shape]
-    build: Callable[[Mapping[str, Any]], tuple[Kernel, Any]]
-    versions: tuple[str, ...] = (V1, V2)
+    params_model: type[SplitParams]
+    shape: Callable[[Any], Shape]
+    build: Callable[[Any], tuple[Kernel, Any]]
+    sized: Callable[[Mapping[str, Any], int], dict[str, Any]]
+    examples: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    other_versions: Mapping[str, Implementation] = field(default_factory=dict)
     default_version: str = V2
     aliases: Mapping[str, str] = field(default_factory=dict)
-    requires: tuple[str, ...] = ()
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        """Every version this generator has, oldest first."""
+        return tuple(sorted({V2, *self.other_versions}, key=_version_key))
+
+    def implementation(self, version: str) -> Implementation:
+        """The implementation record of ``version`` (a KeyError for a version it lacks)."""
+        return IndexPure(self.build) if version == V2 else self.other_versions[version]
+
+    def example(self, label: str = "default", n_rows: int | None = None, seed: int = 0) -> dict[str, Any]:
+        """The example ``label``'s params with ``seed``, scaled to about ``n_rows`` rows if given."""
+        params = {**self.examples.get(label, {}), "seed": seed}
+        if label != "default" and label not in self.examples:
+            raise KeyError(f"generator {self.name!r} has no example {label!r}; has {self.example_labels}")
+        return {**params, **self.sized(params, n_rows)} if n_rows is not None else params
+
+    @property
+    def example_labels(self) -> tuple[str, ...]:
+        return ("default", *(k for k in self.examples if k != "default"))
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def compat_v1(name: str) -> Sequential:
+    """The frozen 1.0.0 record of generator ``name`` (:mod:`juniper_data_core.compat`)."""
+    from juniper_data_core.compat import check_v1_params, generate_v1
+
+    return Sequential(produce=partial(generate_v1, name), check=partial(check_v1_params, name))

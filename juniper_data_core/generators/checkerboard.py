@@ -7,15 +7,14 @@ pair of stream 1 is added.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from juniper_data_core.backends.base import Kernel
 from juniper_data_core.errors import FieldValueError
-from juniper_data_core.generators.base import GeneratorSpec, Shape, SplitParams
+from juniper_data_core.generators.base import V1, GeneratorSpec, Shape, SplitParams, compat_v1
+from juniper_data_core.generators.kernel import Kernel
 from juniper_data_core.rng import normal_pair, stream_key, threefry2x32, uniform
 
 
@@ -79,12 +78,12 @@ def _point(xp: Any, i: Any, c: Any) -> tuple[Any, Any]:
 KERNEL = Kernel("checkerboard", label=_label, point=_point)
 
 
-def _build(p: Mapping[str, Any]) -> tuple[Kernel, CheckerboardConsts]:
+def _build(p: CheckerboardParams) -> tuple[Kernel, CheckerboardConsts]:
     f32 = np.float32
-    k = p["n_squares"]
-    (x0, x1), (y0, y1) = p["x_range"], p["y_range"]
-    k0, k1 = stream_key(p["seed"], 0)
-    k2, k3 = stream_key(p["seed"], 1)
+    k = p.n_squares
+    (x0, x1), (y0, y1) = p.x_range, p.y_range
+    k0, k1 = stream_key(p.rng_seed, 0)
+    k2, k3 = stream_key(p.rng_seed, 1)
     consts = CheckerboardConsts(
         np.uint32(k0),
         np.uint32(k1),
@@ -97,7 +96,7 @@ def _build(p: Mapping[str, Any]) -> tuple[Kernel, CheckerboardConsts]:
         f32(y0),
         f32(y1 - y0),
         f32((y1 - y0) / k),
-        f32(p["noise"]),
+        f32(p.noise),
     )
     return KERNEL, consts
 
@@ -106,6 +105,13 @@ SPEC = GeneratorSpec(
     name="checkerboard",
     description="Uniform points on a k x k board, class by the colour of the cell",
     params_model=CheckerboardParams,
-    shape=lambda p: Shape(p["n_samples"], 2, 2),
+    shape=lambda p: Shape(p.n_samples, 2, 2),
     build=_build,
+    sized=lambda p, n: {"n_samples": max(1, n)},
+    examples={
+        "noisy": {"n_squares": 5, "x_range": (-1.0, 2.0), "y_range": (0.0, 3.0), "noise": 0.01},
+        # noise 0: every value is a uniform scaled and shifted, bit-identical on every backend.
+        "uniform": {"n_squares": 3, "x_range": (-2.0, 2.0), "noise": 0.0},
+    },
+    other_versions={V1: compat_v1("checkerboard")},
 )

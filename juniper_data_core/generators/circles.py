@@ -8,14 +8,13 @@ angle ``2 pi u0`` (stream 0), plus ``noise`` times a Box-Muller pair of stream 1
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 from pydantic import Field
 
-from juniper_data_core.backends.base import Kernel
-from juniper_data_core.generators.base import GeneratorSpec, Shape, SplitParams
+from juniper_data_core.generators.base import V1, GeneratorSpec, Shape, SplitParams, compat_v1
+from juniper_data_core.generators.kernel import Kernel
 from juniper_data_core.rng import normal_pair, stream_key, threefry2x32, uniform
 
 
@@ -57,20 +56,20 @@ def _point(xp: Any, i: Any, c: Any) -> tuple[Any, Any]:
 KERNEL = Kernel("circles", label=_label, point=_point)
 
 
-def _build(p: Mapping[str, Any]) -> tuple[Kernel, CirclesConsts]:
-    n = p["n_samples"]
-    k0, k1 = stream_key(p["seed"], 0)
-    k2, k3 = stream_key(p["seed"], 1)
-    outer = p["outer_radius"]
+def _build(p: CirclesParams) -> tuple[Kernel, CirclesConsts]:
+    n = p.n_samples
+    k0, k1 = stream_key(p.rng_seed, 0)
+    k2, k3 = stream_key(p.rng_seed, 1)
+    outer = p.outer_radius
     consts = CirclesConsts(
         np.uint32(k0),
         np.uint32(k1),
         np.uint32(k2),
         np.uint32(k3),
-        np.int64(n - int(n * p["inner_ratio"])),
+        np.int64(n - int(n * p.inner_ratio)),
         np.float32(outer),
-        np.float32(outer - outer * p["factor"]),
-        np.float32(p["noise"]),
+        np.float32(outer - outer * p.factor),
+        np.float32(p.noise),
     )
     return KERNEL, consts
 
@@ -79,6 +78,9 @@ SPEC = GeneratorSpec(
     name="circles",
     description="Two concentric rings, outer class 0 and inner class 1",
     params_model=CirclesParams,
-    shape=lambda p: Shape(p["n_samples"], 2, 2),
+    shape=lambda p: Shape(p.n_samples, 2, 2),
     build=_build,
+    sized=lambda p, n: {"n_samples": max(2, n)},
+    examples={"noisy": {"factor": 0.3, "noise": 0.05, "inner_ratio": 0.4}},
+    other_versions={V1: compat_v1("circles")},
 )

@@ -10,16 +10,15 @@ they depend on the parameters alone, never on the seed or the number of rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import Field, model_validator
 
-from juniper_data_core.backends.base import Kernel
 from juniper_data_core.errors import FieldValueError
-from juniper_data_core.generators.base import GeneratorSpec, Shape, SplitParams
+from juniper_data_core.generators.base import V1, GeneratorSpec, Shape, SplitParams, compat_v1
+from juniper_data_core.generators.kernel import Kernel
 from juniper_data_core.rng import normal_pair, stream_key, threefry2x32
 
 MAX_FEATURES = 1024
@@ -68,21 +67,21 @@ class GaussianConsts(NamedTuple):
     noise: np.float32
 
 
-def class_stds(p: Mapping[str, Any]) -> list[float]:
+def class_stds(p: GaussianParams) -> list[float]:
     """One standard deviation per class; a short list reuses its first value."""
-    std = p["class_std"]
+    std = p.class_std
     values = std if isinstance(std, list) else [std]
-    return [values[k] if k < len(values) else values[0] for k in range(p["n_classes"])]
+    return [values[k] if k < len(values) else values[0] for k in range(p.n_classes)]
 
 
-def default_centers(p: Mapping[str, Any]) -> npt.NDArray[np.float32]:
+def default_centers(p: GaussianParams) -> npt.NDArray[np.float32]:
     """``R (cos a_k, sin a_k, 0, ...)``, float32, shape (n_classes, n_features)."""
-    k, f = p["n_classes"], p["n_features"]
+    k, f = p.n_classes, p.n_features
     a = np.linspace(0, 2 * np.pi, k, endpoint=False)
     c = np.zeros((k, f), np.float32)
-    c[:, 0] = p["center_radius"] * np.cos(a)
+    c[:, 0] = p.center_radius * np.cos(a)
     if f > 1:
-        c[:, 1] = p["center_radius"] * np.sin(a)
+        c[:, 1] = p.center_radius * np.sin(a)
     return c
 
 
@@ -106,17 +105,17 @@ def _feature(xp: Any, i: Any, j: int, c: Any) -> Any:
 KERNEL = Kernel("gaussian", label=_label, feature=_feature)
 
 
-def _build(p: Mapping[str, Any]) -> tuple[Kernel, GaussianConsts]:
-    streams = math.ceil(p["n_features"] / 2)
+def _build(p: GaussianParams) -> tuple[Kernel, GaussianConsts]:
+    streams = math.ceil(p.n_features / 2)
     ids = list(range(streams)) + [_NOISE_STREAM + s for s in range(streams)]
-    keys = np.array([stream_key(p["seed"], s) for s in ids], np.uint32)
-    centers = np.asarray(p["centers"], np.float32) if p["centers"] is not None else default_centers(p)
+    keys = np.array([stream_key(p.rng_seed, s) for s in ids], np.uint32)
+    centers = np.asarray(p.centers, np.float32) if p.centers is not None else default_centers(p)
     consts = GaussianConsts(
         keys,
-        np.int64(p["n_samples_per_class"]),
+        np.int64(p.n_samples_per_class),
         np.asarray(class_stds(p), np.float32),
         centers,
-        np.float32(p["noise"]),
+        np.float32(p.noise),
     )
     return KERNEL, consts
 
@@ -125,6 +124,12 @@ SPEC = GeneratorSpec(
     name="gaussian",
     description="Gaussian blobs, one per class, in any number of dimensions",
     params_model=GaussianParams,
-    shape=lambda p: Shape(p["n_classes"] * p["n_samples_per_class"], p["n_features"], p["n_classes"]),
+    shape=lambda p: Shape(p.n_classes * p.n_samples_per_class, p.n_features, p.n_classes),
     build=_build,
+    sized=lambda p, n: {"n_samples_per_class": max(1, n // p.get("n_classes", 2))},
+    examples={
+        "3-class": {"n_classes": 3, "n_features": 3, "class_std": [0.5, 1.0, 2.0], "noise": 0.1},
+        "5-feature": {"n_classes": 4, "n_features": 5, "noise": 0.1},
+    },
+    other_versions={V1: compat_v1("gaussian")},
 )

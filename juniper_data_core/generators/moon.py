@@ -9,14 +9,13 @@ Box-Muller pair of stream 0.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 from pydantic import Field
 
-from juniper_data_core.backends.base import Kernel
-from juniper_data_core.generators.base import V2, GeneratorSpec, Shape, SplitParams
+from juniper_data_core.generators.base import GeneratorSpec, Shape, SplitParams
+from juniper_data_core.generators.kernel import Kernel
 from juniper_data_core.rng import normal_pair, stream_key, threefry2x32
 
 
@@ -63,17 +62,17 @@ def _step(points: int) -> float:
     return math.pi / (points - 1) if points > 1 else 0.0
 
 
-def _build(p: Mapping[str, Any]) -> tuple[Kernel, MoonConsts]:
-    n = p["n_samples"]
+def _build(p: MoonParams) -> tuple[Kernel, MoonConsts]:
+    n = p.n_samples
     upper = n // 2
-    k0, k1 = stream_key(p["seed"], 0)
+    k0, k1 = stream_key(p.rng_seed, 0)
     consts = MoonConsts(
         np.uint32(k0),
         np.uint32(k1),
         np.int64(upper),
         np.float32(_step(upper)),
         np.float32(_step(n - upper)),
-        np.float32(p["noise"]),
+        np.float32(p.noise),
     )
     return KERNEL, consts
 
@@ -82,7 +81,11 @@ SPEC = GeneratorSpec(
     name="moon",
     description="Two interleaving half-moons",
     params_model=MoonParams,
-    shape=lambda p: Shape(p["n_samples"], 2, 2),
+    shape=lambda p: Shape(p.n_samples, 2, 2),
     build=_build,
-    versions=(V2,),
+    sized=lambda p, n: {"n_samples": max(2, n)},
+    examples={
+        "noisy": {"noise": 0.05, "test_ratio": 0.15},
+        "unshuffled": {"shuffle": False, "train_ratio": 0.6},
+    },
 )

@@ -13,14 +13,13 @@ u2 from stream 1). Then ``origin`` is added.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from pydantic import AliasChoices, Field
 
-from juniper_data_core.backends.base import Kernel
-from juniper_data_core.generators.base import GeneratorSpec, Shape, SplitParams
+from juniper_data_core.generators.base import V1, GeneratorSpec, Shape, SplitParams, compat_v1
+from juniper_data_core.generators.kernel import Kernel
 from juniper_data_core.rng import normal_pair, stream_key, threefry2x32, uniform
 from juniper_data_core.rng.conversions import TWO_PI
 
@@ -103,15 +102,15 @@ MODERN = Kernel("spiral-modern", label=_label, point=_modern)
 LEGACY = Kernel("spiral-legacy", label=_label, point=_legacy)
 
 
-def _shape(p: Mapping[str, Any]) -> Shape:
-    return Shape(p["n_spirals"] * p["n_points_per_spiral"], 2, p["n_spirals"])
+def _shape(p: SpiralParams) -> Shape:
+    return Shape(p.n_spirals * p.n_points_per_spiral, 2, p.n_spirals)
 
 
-def _build(p: Mapping[str, Any]) -> tuple[Kernel, SpiralConsts]:
-    n = p["n_points_per_spiral"]
+def _build(p: SpiralParams) -> tuple[Kernel, SpiralConsts]:
+    n = p.n_points_per_spiral
     f32 = np.float32
-    k0, k1 = stream_key(p["seed"], 0)
-    k2, k3 = stream_key(p["seed"], 1)
+    k0, k1 = stream_key(p.rng_seed, 0)
+    k2, k3 = stream_key(p.rng_seed, 1)
     consts = SpiralConsts(
         np.uint32(k0),
         np.uint32(k1),
@@ -119,15 +118,15 @@ def _build(p: Mapping[str, Any]) -> tuple[Kernel, SpiralConsts]:
         np.uint32(k3),
         np.int64(n),
         f32(1.0 / max(n - 1, 1)),
-        f32(p["n_rotations"]),
-        f32(1.0 / p["n_spirals"]),
-        f32(p["radius"]),
-        f32(p["noise"]),
-        f32(1.0 if p["clockwise"] else -1.0),
-        f32(p["origin"][0]),
-        f32(p["origin"][1]),
+        f32(p.n_rotations),
+        f32(1.0 / p.n_spirals),
+        f32(p.radius),
+        f32(p.noise),
+        f32(1.0 if p.clockwise else -1.0),
+        f32(p.origin[0]),
+        f32(p.origin[1]),
     )
-    return (MODERN if p["algorithm"] == "modern" else LEGACY), consts
+    return (MODERN if p.algorithm == "modern" else LEGACY), consts
 
 
 SPEC = GeneratorSpec(
@@ -136,5 +135,17 @@ SPEC = GeneratorSpec(
     params_model=SpiralParams,
     shape=_shape,
     build=_build,
+    sized=lambda p, n: {"n_points_per_spiral": max(1, n // p.get("n_spirals", 2))},
+    examples={
+        "mirrored": {
+            "n_spirals": 3,
+            "n_rotations": 2.5,
+            "noise": 0.2,
+            "clockwise": False,
+            "origin": (1.0, -2.0),
+        },
+        "legacy": {"algorithm": "legacy_cascor", "radius": 5.0, "noise": 0.3},
+    },
+    other_versions={V1: compat_v1("spiral")},
     aliases={"n_points": "n_points_per_spiral", "noise_level": "noise"},
 )

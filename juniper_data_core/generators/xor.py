@@ -7,15 +7,14 @@ plus ``noise`` times a Box-Muller pair of stream 1.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from juniper_data_core.backends.base import Kernel
 from juniper_data_core.errors import FieldValueError
-from juniper_data_core.generators.base import GeneratorSpec, Shape, SplitParams
+from juniper_data_core.generators.base import V1, GeneratorSpec, Shape, SplitParams, compat_v1
+from juniper_data_core.generators.kernel import Kernel
 from juniper_data_core.rng import normal_pair, stream_key, threefry2x32, uniform
 
 
@@ -73,20 +72,20 @@ def _point(xp: Any, i: Any, c: Any) -> tuple[Any, Any]:
 KERNEL = Kernel("xor", label=_label, point=_point)
 
 
-def _build(p: Mapping[str, Any]) -> tuple[Kernel, XorConsts]:
+def _build(p: XorParams) -> tuple[Kernel, XorConsts]:
     f32 = np.float32
-    k0, k1 = stream_key(p["seed"], 0)
-    k2, k3 = stream_key(p["seed"], 1)
+    k0, k1 = stream_key(p.rng_seed, 0)
+    k2, k3 = stream_key(p.rng_seed, 1)
     consts = XorConsts(
         np.uint32(k0),
         np.uint32(k1),
         np.uint32(k2),
         np.uint32(k3),
-        np.int64(p["n_points_per_quadrant"]),
-        f32(p["margin"]),
-        f32(p["x_range"] - p["margin"]),
-        f32(p["y_range"] - p["margin"]),
-        f32(p["noise"]),
+        np.int64(p.n_points_per_quadrant),
+        f32(p.margin),
+        f32(p.x_range - p.margin),
+        f32(p.y_range - p.margin),
+        f32(p.noise),
     )
     return KERNEL, consts
 
@@ -95,6 +94,14 @@ SPEC = GeneratorSpec(
     name="xor",
     description="XOR problem: four quadrant blocks, opposite quadrants share a class",
     params_model=XorParams,
-    shape=lambda p: Shape(4 * p["n_points_per_quadrant"], 2, 2),
+    shape=lambda p: Shape(4 * p.n_points_per_quadrant, 2, 2),
     build=_build,
+    sized=lambda p, n: {"n_points_per_quadrant": max(1, n // 4)},
+    examples={
+        "noisy": {"x_range": 2.0, "margin": 0.2, "noise": 0.05, "train_ratio": 0.7, "test_ratio": 0.25},
+        # noise 0: every value is a uniform scaled and shifted, bit-identical on every backend.
+        "uniform": {"margin": 0.05, "noise": 0.0},
+        "unshuffled": {"noise": 0.1, "shuffle": False},
+    },
+    other_versions={V1: compat_v1("xor")},
 )

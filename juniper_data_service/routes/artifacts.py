@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 
 import juniper_data_core as jd
 from juniper_data_service.artifacts import (
@@ -12,15 +12,14 @@ from juniper_data_service.artifacts import (
     NPZ_TYPE,
     ArtifactRequest,
     ArtifactServer,
-    recipe_of,
     stored_backend,
+    stored_recipe,
 )
-from juniper_data_service.context import ServiceContext, get_ctx
+from juniper_data_service.context import Ctx
 from juniper_data_service.lookup import etag_matches, find
 from juniper_data_service.schemas import Preview
 
 router = APIRouter(prefix="/datasets", tags=["artifacts"])
-Ctx = Annotated[ServiceContext, Depends(get_ctx)]
 
 _ARTIFACT_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {
@@ -69,7 +68,7 @@ async def artifact(
 async def preview(dataset_id: str, ctx: Ctx, n: Annotated[int, Query(ge=1, le=1000)] = 100) -> Preview:
     """The first ``n`` rows of the full data (generation order) as JSON."""
     entry = await find(ctx, dataset_id)
-    recipe = recipe_of(entry.meta)
+    recipe = stored_recipe(entry.meta)
     stop = min(n, recipe.n_rows("full"))
     backend = stored_backend(entry.meta)
     X, y = await ctx.blocking(jd.generate_rows, recipe, split="full", start=0, stop=stop, backend=backend)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Response
 from starlette.responses import StreamingResponse
 
 from juniper_data_service.artifacts import NPZ_TYPE, ArtifactServer
-from juniper_data_service.context import ServiceContext, get_ctx
+from juniper_data_service.context import Ctx
 from juniper_data_service.creation import Creator, cache_keys
 from juniper_data_service.errors import RowBudgetError, engine_status
 from juniper_data_service.lookup import possible_id
@@ -30,7 +30,6 @@ from juniper_data_service.storage.base import Meta
 from juniper_data_service.streaming import ChunkStreamResponse
 
 router = APIRouter(prefix="/datasets", tags=["batch"])
-Ctx = Annotated[ServiceContext, Depends(get_ctx)]
 
 
 @router.post("/batch-create", response_model=BatchCreateResponse, status_code=201)

@@ -7,9 +7,9 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Response
 
-from juniper_data_service.context import ServiceContext, get_ctx
+from juniper_data_service.context import Ctx
 from juniper_data_service.creation import Creator, cache_keys
 from juniper_data_service.lookup import etag_matches, find, not_found
 from juniper_data_service.responses import SafeJSONResponse
@@ -26,7 +26,6 @@ from juniper_data_service.schemas import (
 from juniper_data_service.storage.base import FilterQuery, Meta
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
-Ctx = Annotated[ServiceContext, Depends(get_ctx)]
 
 
 def artifact_url(dataset_id: str) -> str:

@@ -25,17 +25,17 @@ async def list_generators() -> list[GeneratorInfo]:
             available=g["available"],
             install_hint=g["install_hint"],
         )
-        for name, g in jd.generators().items()
+        for name, g in jd.generator_catalog().items()
     ]
 
 
 @router.get("/{name}/schema", response_model=dict[str, Any])
 async def generator_schema(name: str) -> dict[str, Any]:
     """The JSON schema of a generator's params; 404 for an unknown name."""
-    found = jd.generators().get(name)
+    found = jd.generator_catalog().get(name)
     if found is None:
         raise HTTPException(
-            404, f"generator {name!r} not found; available: {', '.join(sorted(jd.generators()))}"
+            404, f"generator {name!r} not found; available: {', '.join(sorted(jd.generator_catalog()))}"
         )
     schema: dict[str, Any] = found["schema"]
     return schema

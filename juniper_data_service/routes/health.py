@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 import juniper_data_core as jd
 from juniper_data_service import __version__
-from juniper_data_service.context import ServiceContext, get_ctx
+from juniper_data_service.context import Ctx, ServiceContext
 from juniper_data_service.schemas import DependencyHealth, Health, Liveness, Readiness
 from juniper_data_service.storage.base import iso
 
 router = APIRouter(prefix="/health", tags=["health"])
-Ctx = Annotated[ServiceContext, Depends(get_ctx)]
 
 
 @router.get("", response_model=Health)

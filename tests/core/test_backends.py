@@ -18,81 +18,36 @@ import numpy as np
 import pytest
 
 import juniper_data_core as jd
-from juniper_data_core.dataset import _rows
 from juniper_data_core.errors import BackendUnavailableError
+from juniper_data_core.generators import REGISTRY
 
 ULP_BOUND = 4  # |a - b| <= ULP_BOUND * np.spacing(max|a|), per array
 SPLITS = ("full", "train", "test")
 
-# Small, non-default params for every generator, noise on so that floats pass
-# through log, sqrt, cos and sin. Over 1024 rows, so that the jax backend's chunked
+# Every generator's example params (GeneratorSpec.examples, the table the ulp report and
+# the benchmarks also use), noise on unless the example says otherwise, so that floats
+# pass through log, sqrt, cos and sin. Over 1024 rows, so that the jax backend's chunked
 # programs differ in size between the ranges of the chunking test.
-CASES: dict[str, tuple[str, dict[str, Any]]] = {
-    "spiral": (
-        "spiral",
-        {
-            "n_spirals": 3,
-            "n_points_per_spiral": 700,
-            "n_rotations": 2.5,
-            "noise": 0.2,
-            "clockwise": False,
-            "origin": (1.0, -2.0),
-            "seed": 11,
-        },
-    ),
-    "spiral-legacy": (
-        "spiral",
-        {"n_points_per_spiral": 600, "algorithm": "legacy_cascor", "radius": 5.0, "noise": 0.3, "seed": 12},
-    ),
-    "xor": (
-        "xor",
-        {
-            "n_points_per_quadrant": 300,
-            "x_range": 2.0,
-            "margin": 0.2,
-            "noise": 0.05,
-            "train_ratio": 0.7,
-            "test_ratio": 0.25,
-            "seed": 13,
-        },
-    ),
-    "gaussian": (
-        "gaussian",
-        {
-            "n_classes": 3,
-            "n_samples_per_class": 400,
-            "n_features": 3,
-            "class_std": [0.5, 1.0, 2.0],
-            "noise": 0.1,
-            "seed": 14,
-        },
-    ),
-    "circles": ("circles", {"n_samples": 1100, "factor": 0.3, "noise": 0.05, "inner_ratio": 0.4, "seed": 15}),
-    "checkerboard": (
-        "checkerboard",
-        {
-            "n_samples": 1200,
-            "n_squares": 5,
-            "x_range": (-1.0, 2.0),
-            "y_range": (0.0, 3.0),
-            "noise": 0.01,
-            "seed": 16,
-        },
-    ),
-    "moon": ("moon", {"n_samples": 1101, "noise": 0.05, "test_ratio": 0.15, "seed": 17}),
-}
+CASE_ROWS = 1203
+
+
+def _cases(kind: str | None) -> dict[str, tuple[str, dict[str, Any]]]:
+    """``{"<generator>-<label>": (generator, params)}`` of the examples labelled ``kind``
+    (``None``: every example but the defaults and the ``uniform`` and ``unshuffled`` ones)."""
+    out = {}
+    for seed, (name, spec) in enumerate(sorted(REGISTRY.items()), start=11):
+        for label in spec.example_labels:
+            if label == "default" or (kind is None) == (label in ("uniform", "unshuffled")):
+                continue
+            if kind is None or label == kind:
+                out[f"{name}-{label}"] = (name, spec.example(label, CASE_ROWS, seed=seed))
+    return out
+
+
+CASES = _cases(None)
 # noise = 0: every value is a uniform scaled and shifted, exact on every backend.
-UNIFORM_CASES = {
-    "xor-uniform": ("xor", {"n_points_per_quadrant": 300, "margin": 0.05, "noise": 0.0, "seed": 21}),
-    "checkerboard-uniform": (
-        "checkerboard",
-        {"n_samples": 1200, "n_squares": 3, "x_range": (-2.0, 2.0), "noise": 0.0, "seed": 22},
-    ),
-}
-UNSHUFFLED = {
-    "xor-unshuffled": ("xor", {"n_points_per_quadrant": 300, "noise": 0.1, "shuffle": False, "seed": 23}),
-    "moon-unshuffled": ("moon", {"n_samples": 1101, "shuffle": False, "train_ratio": 0.6, "seed": 24}),
-}
+UNIFORM_CASES = _cases("uniform")
+UNSHUFFLED = _cases("unshuffled")
 ALL_CASES = {**CASES, **UNIFORM_CASES, **UNSHUFFLED}
 
 
@@ -125,7 +80,10 @@ def chunk_bounds(n: int) -> list[int]:
 
 
 def test_cases_cover_every_generator() -> None:
-    assert {name for name, _ in CASES.values()} == set(jd.generators())
+    # A generator registered without examples of its own would go untested on the backends.
+    assert {name for name, _ in CASES.values()} == set(jd.generator_catalog())
+    assert {name for name, _ in UNIFORM_CASES.values()} == {"xor", "checkerboard"}
+    assert all(not params["shuffle"] for _, params in UNSHUFFLED.values()) and UNSHUFFLED
 
 
 # Rows of checkerboard (noise 0) whose coordinate lies within an ulp of a cell edge:
@@ -204,8 +162,8 @@ class BackendContract:
         r = jd.recipe(name, params)
         whole = generated(case, self.backend)
         n = r.n_rows(split)
-        X, no_y = _rows(r, self.backend, split, 3, n, labels=False)
-        no_X, y = _rows(r, self.backend, split, 3, n, features=False)
+        X, no_y = r.plan.rows(self.backend, split, 3, n, labels=False)
+        no_X, y = r.plan.rows(self.backend, split, 3, n, features=False)
         assert no_y.shape == (n - 3, 0) and no_X.shape == (n - 3, 0)
         np.testing.assert_array_equal(X, whole[f"X_{split}"][3:])
         np.testing.assert_array_equal(y, whole[f"y_{split}"][3:])
@@ -220,7 +178,7 @@ class BackendContract:
         np.testing.assert_array_equal(got["y_train"], got["y_full"][train])
         np.testing.assert_array_equal(got["y_test"], got["y_full"][test])
 
-    @pytest.mark.parametrize("case", ["spiral", "gaussian", "circles", "moon"])
+    @pytest.mark.parametrize("case", ["spiral-mirrored", "gaussian-3-class", "circles-noisy", "moon-noisy"])
     def test_shuffle_is_a_permutation(self, case: str) -> None:
         name, params = CASES[case]
         params = {**params, "train_ratio": 0.6, "test_ratio": 0.4}
@@ -266,14 +224,14 @@ class TestNumba(BackendContract):
     def test_thread_count_does_not_change_bits(self) -> None:
         import numba
 
-        name, params = CASES["spiral"]
+        name, params = CASES["spiral-mirrored"]
         before = numba.get_num_threads()
         try:
             numba.set_num_threads(1)
             one = jd.generate(name, params, backend="numba").arrays
         finally:
             numba.set_num_threads(before)
-        for key, value in generated("spiral", "numba").items():
+        for key, value in generated("spiral-mirrored", "numba").items():
             np.testing.assert_array_equal(one[key], value)
 
 

@@ -147,14 +147,18 @@ def test_cli_backends_lists_numpy_available(tmp_path: Path) -> None:
 def test_cli_generators_lists_spiral_with_defaults(tmp_path: Path) -> None:
     out = _cli("generators", cwd=tmp_path).stdout.decode()
     assert out.startswith("spiral:") and "n_points_per_spiral=97" in out and "2.0.0 (default)" in out
-    assert all(f"{name}:" in out for name in jd.generators())
+    assert all(f"{name}:" in out for name in jd.generator_catalog())
 
 
 def _fake_service(root: Path, app_source: str | None) -> Path:
+    """A stand-in service package first on the path: the real ``command.py`` (what the
+    CLI loads through the ``juniper_data.commands`` entry point) over a fake ``app.run``;
+    with no app source, no ``command`` module either (the service not installed)."""
     package = root / "fake" / "juniper_data_service"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     if app_source is not None:
+        (package / "command.py").write_text((REPO / "juniper_data_service" / "command.py").read_text())
         (package / "app.py").write_text(app_source)
     return root / "fake"
 

@@ -22,7 +22,7 @@ from juniper_data_core.formats import ZipStreamWriter, iter_arrow, iter_npz, ite
 
 pa = pytest.importorskip("pyarrow")
 
-GENERATORS = sorted(jd.generators())
+GENERATORS = sorted(jd.generator_catalog())
 
 
 def _recipe(name: str = "spiral", **params: object) -> jd.Recipe:

@@ -55,7 +55,7 @@ def test_make_checkerboard_class_balance() -> None:
 
 
 def test_make_one_hot_labels() -> None:
-    for name in jd.generators():
+    for name in jd.generator_catalog():
         arrays = jd.generate(name, {"seed": 3}, backend="numpy").arrays
         for split in ("train", "test", "full"):
             y = arrays[f"y_{split}"]
@@ -340,7 +340,7 @@ def test_make_split_sizes_round_half_even_and_cap(n: int, train: float, test: fl
     assert (ds.meta["n_train"], ds.meta["n_test"]) == sizes
 
 
-@pytest.mark.parametrize("name", sorted(jd.generators()))
+@pytest.mark.parametrize("name", sorted(jd.generator_catalog()))
 def test_make_meta_consistent(name: str) -> None:
     ds = jd.generate(name, {"seed": 4, "train_ratio": 0.6, "test_ratio": 0.3})
     meta, arrays = ds.meta, ds.arrays

@@ -42,7 +42,7 @@ def test_small_generate_imports_no_optional_library() -> None:
     code = (
         "import sys; import juniper_data_core as jd; "
         "ds = jd.generate('spiral', {}); jd.generate_rows('gaussian', {'seed': 1}, split='train', stop=5); "
-        "jd.recipe('xor'); jd.generators(); assert ds.meta['backend'] == 'numpy'; "
+        "jd.recipe('xor'); jd.generator_catalog(); assert ds.meta['backend'] == 'numpy'; "
         f"print([m for m in {OPTIONAL!r} if m in sys.modules])"
     )
     assert ast.literal_eval(run_python(code)) == []

@@ -74,7 +74,7 @@ def test_numba_kernels_are_compiled_at_start_up(numba_server: str) -> None:
         probes.append(time.perf_counter() - t0)
         time.sleep(0.2)
     assert statuses[0] == "warming" and statuses[-1] == "healthy", statuses
-    for name in jd.generators():
+    for name in jd.generator_catalog():
         assert name in kernels["message"]
     assert statistics.median(probes) < 0.1, probes  # the event loop stays free meanwhile
     # A first request on Numba now runs compiled code: milliseconds, where compiling takes seconds.
