@@ -16,10 +16,12 @@ arrays the engine produces, so a ratio compares like with like:
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from juniper_data_core.generators import REGISTRY
 
 F32 = np.float32
 ROW_BYTES = 16  # X (2 float32) + one-hot Y (2 float32)
@@ -29,19 +31,11 @@ TRAIN_RATIO = 0.8
 
 # ---- the engine's generators at a given number of rows -------------------------
 
-ENGINE_PARAMS: dict[str, Callable[[int], dict[str, Any]]] = {
-    "spiral": lambda n: {"n_spirals": 2, "n_points_per_spiral": n // 2},
-    "xor": lambda n: {"n_points_per_quadrant": n // 4},
-    "gaussian": lambda n: {"n_classes": 2, "n_samples_per_class": n // 2},
-    "circles": lambda n: {"n_samples": n},
-    "checkerboard": lambda n: {"n_samples": n},
-    "moon": lambda n: {"n_samples": n},
-}
-"""Generator -> params giving ``n`` rows (n divisible by 4), 2 features, 2 classes."""
-
 
 def engine_params(generator: str, n: int) -> dict[str, Any]:
-    return {**ENGINE_PARAMS[generator](n), "seed": 42}
+    """The generator's default example (``GeneratorSpec.examples``) with ``n`` rows (n
+    divisible by 4): 2 features, 2 classes, seed 42."""
+    return REGISTRY[generator].example("default", n, seed=42)
 
 
 # ---- scikit-learn peers ---------------------------------------------------------

@@ -89,14 +89,6 @@ def feistel(xp: Any, x: Any, low_bits: int, high: Any, keys: Any) -> Any:
     return (u << low_bits) | v
 
 
-def walk(xp: Any, p: Any, perm_n: int, low_bits: int, high: int, keys: Any) -> Any:
-    """``perm(p)`` for one scalar position (compiled by Numba): cycle walking."""
-    y = feistel(xp, p, low_bits, high, keys)
-    while y >= perm_n:
-        y = feistel(xp, y, low_bits, high, keys)
-    return y
-
-
 def permute(xp: Any, positions: Any, perm: Permutation) -> Any:
     """``perm(p)`` for a vector of positions (NumPy, CuPy): cycle walking by compaction,
     so each further pass touches only the values still outside ``[0, n)``."""

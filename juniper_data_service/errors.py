@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from juniper_data_core.errors import (
+from juniper_data_core import (
     BackendUnavailableError,
     JuniperDataError,
     MissingDependencyError,

@@ -12,7 +12,7 @@ readiness reports the progress as the ``kernels`` dependency.
 The price: while it runs, the compilation competes with requests for the CPU and the
 GIL, and the compiled kernels of all six generators stay resident (about 70 MB more
 than spiral's alone). ``JUNIPER_DATA_WARM_KERNELS=false`` turns it off. The compiled
-loops are kept in Numba's on-disk cache (:func:`juniper_data_core.backends.numba._cache_on_disk`),
+loops are kept in Numba's on-disk cache (see the README),
 so a later start on the same machine loads them in about a second instead.
 
 Only Numba is warmed: NumPy compiles nothing, and JAX compiles per array shape, so a
@@ -26,8 +26,6 @@ import threading
 import time
 
 import juniper_data_core as jd
-from juniper_data_core.backends.registry import resolve_backend
-from juniper_data_core.errors import BackendUnavailableError
 from juniper_data_service.logs import LOGGER
 from juniper_data_service.schemas import DependencyHealth
 
@@ -41,8 +39,8 @@ def compiled_backend(setting: str) -> str | None:
     """The backend large work resolves to under ``setting`` when it compiles kernels (Numba),
     else None."""
     try:
-        name = resolve_backend(setting, _LARGE_ROWS)
-    except BackendUnavailableError:
+        name = jd.backend_for(jd.recipe(_FIRST, {"seed": 0}), setting, n_rows=_LARGE_ROWS)
+    except jd.BackendUnavailableError:
         return None
     return name if name == "numba" else None
 

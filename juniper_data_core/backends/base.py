@@ -32,6 +32,11 @@ class Backend(Protocol):
         """Human-readable names of the devices the backend would use."""
         ...
 
+    def namespace(self) -> Any:
+        """The array namespace ``xp`` kernels see here: the members that
+        :mod:`~juniper_data_core.backends.namespace` declares for this backend."""
+        ...
+
     def compute(self, task: Task) -> tuple[FloatArray, FloatArray]:
         """Host arrays ``X`` (rows, n_features) and one-hot ``Y`` (rows, n_classes), float32
         (no columns for a part the task skips)."""

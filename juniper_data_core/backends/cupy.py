@@ -70,6 +70,9 @@ class CupyBackend:
             return False
         return int(cp.arange(4, dtype=cp.int32).sum().item()) == 6
 
+    def namespace(self) -> Any:
+        return _namespace()
+
     def devices(self) -> list[str]:
         import cupy as cp
 

@@ -260,6 +260,9 @@ class JaxBackend:
 
         return int(jax.jit(lambda a: a + 1)(jnp.int32(1))) == 2
 
+    def namespace(self) -> Any:
+        return _namespace()
+
     def devices(self) -> list[str]:
         import jax
 

@@ -164,7 +164,8 @@ def _loop(kernel: Kernel) -> Callable[..., None]:
 
     compiled: Callable[..., None] = numba.njit(parallel=True, error_model="numpy")(run)
     if os.environ.get("JUNIPER_DATA_NUMBA_CACHE", "1").strip() != "0":
-        _cache_on_disk(compiled, f"{kernel.name}:{kernel.point is not None}:{_code_digest()}")
+        digests = f"{_code_digest()}:{_kernel_digest(kernel)}"
+        _cache_on_disk(compiled, f"{kernel.name}:{kernel.point is not None}:{digests}")
     _loops[key] = compiled
     return compiled
 
@@ -182,13 +183,25 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
+def _kernel_digest(kernel: Kernel) -> str:
+    """A digest of the source files of the kernel's functions: a generator registered from
+    outside this package (a user's module) recompiles when its own source changes."""
+    digest = hashlib.sha256()
+    for fn in (kernel.label, kernel.point, kernel.feature):
+        path = Path(fn.__code__.co_filename) if fn is not None else None
+        if path is not None and path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def _cache_on_disk(dispatcher: Any, key: str) -> None:
     """Keep the compiled loop in Numba's on-disk cache, found again by ``key`` in later processes.
 
     Compiling a generator's loop takes seconds, which a one-shot process (the CLI, a script)
     would pay on every run. Numba's own cache cannot find these loops again: its index key
     pickles the closure, and the jitted functions in it pickle with a per-process UUID. ``key``
-    names the kernel and digests the package's source instead, so any change recompiles.
+    names the kernel and digests the package's source and the kernel's own source files
+    instead, so any change recompiles.
     Where Numba finds no writable cache directory, the loop is compiled in each process.
     """
     from numba.core.caching import FunctionCache
@@ -223,6 +236,9 @@ class NumbaBackend:
         except ImportError:
             return False
         return bool(numba.njit(lambda a: a + 1)(1) == 2)
+
+    def namespace(self) -> Any:
+        return _namespace()
 
     def devices(self) -> list[str]:
         import numba

@@ -66,6 +66,9 @@ class NumpyBackend:
     def probe(self) -> bool:
         return True
 
+    def namespace(self) -> Any:
+        return NAMESPACE
+
     def devices(self) -> list[str]:
         return [f"cpu ({os.cpu_count()} cores)"]
 

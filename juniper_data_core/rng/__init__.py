@@ -1,7 +1,7 @@
 """Counter-based random numbers: Threefry-2x32-20 and its conversions to floats.
 
 Every function here is written over an array namespace ``xp`` (see
-:mod:`juniper_data_core.backends.namespaces`) with uint32 arithmetic expressed as
+:mod:`juniper_data_core.backends.namespace`) with uint32 arithmetic expressed as
 masked integer operations, so the same source runs on NumPy, CuPy and JAX arrays
 and, compiled by Numba, on scalars.
 """

@@ -22,9 +22,6 @@ import numpy as np
 # uint32 arrays, and Numba types an int64 op with a uint32 constant as int64.
 MASK32 = np.uint32(0xFFFFFFFF)
 _PARITY = np.uint32(0x1BD11BDA)
-# Random123's rotation constants for Threefry-2x32, in the order they are applied.
-_ROT_A = (13, 15, 26, 6)
-_ROT_B = (17, 29, 16, 24)
 # Key of the key derivation: "JDK2" in ASCII, fixed for generator version 2.0.0.
 _DERIVE_TAG = 0x4A444B32
 

@@ -35,7 +35,7 @@ router = APIRouter(prefix="/datasets", tags=["batch"])
 @router.post("/batch-create", response_model=BatchCreateResponse, status_code=201)
 async def batch_create(body: BatchCreateRequest, response: Response, ctx: Ctx) -> BatchCreateResponse:
     """Create each dataset independently; 201 when any was created, else 200."""
-    from juniper_data_core.errors import JuniperDataError
+    from juniper_data_core import JuniperDataError
 
     results = []
     creator = Creator(ctx)

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import juniper_data_core as jd
+from juniper_data_core.backends import namespace
 from juniper_data_core.errors import BackendUnavailableError
 from juniper_data_core.generators import REGISTRY
 
@@ -107,6 +108,49 @@ class BackendContract:
         reason = self.known_bugs.get((request.function.__name__, case))
         if reason:
             request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+    def _xp(self) -> Any:
+        from juniper_data_core.backends.registry import get_backend
+
+        return get_backend(self.backend).namespace()
+
+    def test_namespace_provides_every_declared_member(self) -> None:
+        xp = self._xp()
+        missing = [m.name for m in namespace.members(self.backend) if not callable(getattr(xp, m.name, None))]
+        assert not missing, f"{self.backend}'s xp lacks {missing}"
+
+    def test_integer_helpers_have_the_documented_widths_and_values(self) -> None:
+        xp, widths = self._xp(), namespace.WIDTHS[self.backend]
+        # Row 5, past 2**32 where the row index is 64-bit (JAX's is 32-bit: row 5 itself).
+        row, hi = (5, 0) if widths["index"] == "int32" else (2**32 + 5, 1)
+        if self.backend == "numba":
+            results = {
+                "i32": xp.i32(4),
+                "u32": xp.u32(2**32 - 1),
+                "index": xp.index(7),
+                "mulhi": xp.mulhi(2**31, 3),
+                "counter": xp.counter(row),
+            }
+            # A compiled helper's width is the return type Numba gave it.
+            types = {name: str(getattr(xp, name).nopython_signatures[-1].return_type) for name in results}
+            assert types.pop("counter") == f"UniTuple({widths['counter']} x 2)"
+        else:
+            ints = xp.arange(8)
+            results = {
+                "i32": xp.i32(ints)[4],
+                "u32": xp.u32(ints - 1)[0],  # -1 wraps to 2**32 - 1
+                "index": xp.index(ints)[7],
+                "mulhi": xp.mulhi(xp.u32(xp.index(ints) * 2**30), 3)[2],  # h = 2**31
+                "counter": tuple(word[5] for word in xp.counter(xp.index(ints) - 5 + row)),
+            }
+            types = {name: str(results[name].dtype) for name in ("i32", "u32", "index", "mulhi")}
+            assert {str(word.dtype) for word in results["counter"]} == {widths["counter"]}
+        assert types == {name: widths[name] for name in types}
+        assert int(results["i32"]) == 4
+        assert int(results["u32"]) == 2**32 - 1
+        assert int(results["index"]) == 7
+        assert int(results["mulhi"]) == 1  # floor(2**31 * 3 / 2**32)
+        assert tuple(int(word) for word in results["counter"]) == (5, hi)
 
     @pytest.mark.parametrize("case", ALL_CASES)
     def test_labels_bit_identical_to_numpy(self, case: str) -> None:

@@ -2,10 +2,11 @@
 
 Run from the repository root::
 
-    PYTHONPATH=. python tests/core/ulp_report.py             # about 1e6 rows per case
-    PYTHONPATH=. python tests/core/ulp_report.py --rows 100000
+    python benchmarks/ulp_report.py             # about 1e6 rows per case
+    python benchmarks/ulp_report.py --rows 100000
 
-For every generator, and every backend present besides NumPy, it prints per case:
+For every generator's example params (``GeneratorSpec.examples``, the table the tests
+and the benchmarks use), and every backend present besides NumPy, it prints per case:
 
 - ``ulp``: the largest ``max|a - b| / spacing(max|a|)`` over ``X_full``, ``X_train``,
   ``X_test`` (the quantity the tests bound by 4, per array), and ``abs``: ``max|a - b|``;
@@ -26,36 +27,17 @@ from typing import Any
 import numpy as np
 
 import juniper_data_core as jd
+from juniper_data_core.generators import REGISTRY
 
 ULP_BOUND = 4
 
 
 def cases(rows: int) -> dict[str, tuple[str, dict[str, Any]]]:
-    """About ``rows`` rows for each case; noise on unless the case is ``-uniform``."""
-    half, quarter = rows // 2, rows // 4
+    """``"<generator>-<label>"`` -> every example of every generator, about ``rows`` rows each."""
     return {
-        "spiral": ("spiral", {"n_points_per_spiral": half, "noise": 0.25, "seed": 1}),
-        "spiral-3arm": (
-            "spiral",
-            {"n_spirals": 3, "n_points_per_spiral": rows // 3, "n_rotations": 2.5, "noise": 0.25, "seed": 1},
-        ),
-        "spiral-legacy": (
-            "spiral",
-            {"n_points_per_spiral": half, "algorithm": "legacy_cascor", "noise": 0.25, "seed": 1},
-        ),
-        "xor": ("xor", {"n_points_per_quadrant": quarter, "noise": 0.1, "seed": 2}),
-        "xor-uniform": ("xor", {"n_points_per_quadrant": quarter, "x_range": 2.0, "margin": 0.2, "seed": 2}),
-        "gaussian": (
-            "gaussian",
-            {"n_classes": 4, "n_samples_per_class": quarter, "n_features": 5, "noise": 0.1, "seed": 3},
-        ),
-        "circles": ("circles", {"n_samples": rows, "noise": 0.05, "seed": 4}),
-        "checkerboard": ("checkerboard", {"n_samples": rows, "noise": 0.02, "seed": 5}),
-        "checkerboard-uniform": (
-            "checkerboard",
-            {"n_samples": rows, "n_squares": 16, "x_range": (0.0, 3.0), "y_range": (-1.0, 0.7), "seed": 0},
-        ),
-        "moon": ("moon", {"n_samples": rows, "noise": 0.1, "seed": 6}),
+        f"{name}-{label}": (name, spec.example(label, rows, seed=seed))
+        for seed, (name, spec) in enumerate(sorted(REGISTRY.items()), start=1)
+        for label in spec.example_labels
     }
 
 
