@@ -204,16 +204,34 @@ def _cache_on_disk(dispatcher: Any, key: str) -> None:
     instead, so any change recompiles.
     Where Numba finds no writable cache directory, the loop is compiled in each process.
     """
-    from numba.core.caching import FunctionCache
+    from numba.core.caching import FunctionCache, IndexDataCacheFile
 
     class KeyedCache(FunctionCache):
+        def __init__(self, py_func: Any) -> None:
+            super().__init__(py_func)  # type: ignore[no-untyped-call]
+            # One index file per key: every kernel's loop is the same function `run`, and one
+            # shared index would hold every kernel's signature, whose constants' types pickle by
+            # module; a kernel registered from a module another process cannot import (a test's)
+            # would make that process fail to read the index of every kernel.
+            base = f"{self._impl.filename_base}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+            stamp = self._impl.locator.get_source_stamp()
+            self._cache_file = IndexDataCacheFile(self._cache_path, base, stamp)  # type: ignore[no-untyped-call]
+
         def _index_key(self, sig: Any, codegen: Any) -> Any:
             return (sig, codegen.magic_tuple(), key)
+
+        def load_overload(self, sig: Any, target_context: Any) -> Any:
+            # An entry this process cannot read (its types' module is not importable here, a
+            # truncated file) is a miss: the loop is compiled, never a failed generation.
+            try:
+                return super().load_overload(sig, target_context)  # type: ignore[no-untyped-call]
+            except Exception:  # noqa: BLE001 - anything unpicklable means "not cached"
+                return None
 
     # Numba raises RuntimeError ("cannot cache function ...: no locator available") when no
     # cache directory is writable; the loop then stays in memory only.
     with contextlib.suppress(RuntimeError):
-        dispatcher._cache = KeyedCache(dispatcher.py_func)  # type: ignore[no-untyped-call]
+        dispatcher._cache = KeyedCache(dispatcher.py_func)
 
 
 def _scalar_consts(consts: Any) -> Any:
