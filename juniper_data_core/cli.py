@@ -10,11 +10,12 @@ line ``error: ...`` on stderr and exits with code 2, never a traceback. typer an
 (the ``cli`` extra) are imported when :func:`main` runs, so this module imports without them.
 """
 
+import contextlib
 import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -36,6 +37,7 @@ COMMANDS_GROUP = "juniper_data.commands"
 class Format(StrEnum):
     npz = "npz"
     arrow = "arrow"
+    parquet = "parquet"
 
 
 class Split(StrEnum):
@@ -98,8 +100,9 @@ def _artifact(
     return chunks, rows, rows, width
 
 
-def _with_progress(chunks: "Iterator[Chunk]", total_rows: int, row_bytes: int) -> "Iterator[Chunk]":
-    """The same chunks, advancing a rows/s + ETA bar on stderr as their bytes pass."""
+@contextlib.contextmanager
+def _progress_bar(total_rows: int) -> "Iterator[Callable[[float], None]]":
+    """A rows/s + ETA bar on stderr (when it is a terminal); yields ``advance(rows)``."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -117,11 +120,22 @@ def _with_progress(chunks: "Iterator[Chunk]", total_rows: int, row_bytes: int) -
         task = progress.add_task("generating", total=total_rows, rate="")
         start = time.perf_counter()
         done = 0.0
-        for chunk in chunks:
-            yield chunk
-            done = min(total_rows, done + len(chunk) / row_bytes)
+
+        def advance(rows: float) -> None:
+            nonlocal done
+            done = min(total_rows, done + rows)
             rate = done / max(time.perf_counter() - start, 1e-9)
             progress.update(task, completed=done, rate=f"{rate:,.0f} rows/s")
+
+        yield advance
+
+
+def _with_progress(chunks: "Iterator[Chunk]", total_rows: int, row_bytes: int) -> "Iterator[Chunk]":
+    """The same chunks, advancing the progress bar as their bytes pass."""
+    with _progress_bar(total_rows) as advance:
+        for chunk in chunks:
+            yield chunk
+            advance(len(chunk) / row_bytes)
 
 
 def generate_command(
@@ -135,14 +149,22 @@ def generate_command(
     offset: int,
     limit: int | None,
     output: str | None,
+    dask: str | None = None,
+    rows_per_file: int | None = None,
 ) -> None:
-    """Write one artifact of a recipe to ``output`` ('-': stdout; default ``<dataset_id>.<format>``)."""
+    """Write one artifact of a recipe to ``output`` ('-': stdout; default ``<dataset_id>.<format>``);
+    partitioned files (``--format parquet``, or ``--dask``) go to :func:`partitioned_command`."""
     from juniper_data_core.formats.chunks import write_chunks
     from juniper_data_core.recipe import recipe as make_recipe
 
+    partitioned = fmt is Format.parquet or dask is not None
+    _check_partitioned_options(fmt, partitioned, offset, limit, rows_per_file)
     r = make_recipe(name, params, version=version)
     for warning in r.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if partitioned:
+        partitioned_command(r, fmt, split or Split.full, output, dask, rows_per_file, backend)
+        return
     chunks, rows, work_rows, row_bytes = _artifact(r, fmt, split, offset, limit, backend)
     if work_rows > PROGRESS_MIN_ROWS:
         chunks = _with_progress(chunks, work_rows, row_bytes)
@@ -164,6 +186,60 @@ def generate_command(
     seconds = time.perf_counter() - start
     where = "stdout" if target == "-" else target
     print(f"{r.dataset_id}: {rows:,} rows, {nbytes:,} bytes in {seconds:.2f} s -> {where}", file=sys.stderr)
+
+
+def _check_partitioned_options(
+    fmt: Format, partitioned: bool, offset: int, limit: int | None, rows_per_file: int | None
+) -> None:
+    if partitioned and fmt is Format.npz:
+        raise CommandLineError("--dask writes partitioned parquet or arrow files: add --format parquet")
+    if partitioned and (offset or limit is not None):
+        raise CommandLineError("partitioned output holds a whole split: --offset and --limit do not apply")
+    if not partitioned and rows_per_file is not None:
+        raise CommandLineError("--rows-per-file applies to partitioned output (--format parquet, or --dask)")
+
+
+def partitioned_command(
+    recipe: "Recipe",
+    fmt: Format,
+    split: Split,
+    output: str | None,
+    dask: str | None,
+    rows_per_file: int | None,
+    backend: str,
+) -> None:
+    """Write one split as partitioned files with a manifest, on the cluster at ``dask``
+    (``local:N``: a new local one) or Dask's threaded scheduler, with a progress bar fed by
+    the files the workers finish. A re-run writes only the files missing or damaged."""
+    from juniper_data_core import dask as scale
+
+    target = output or f"{recipe.dataset_id}.{fmt.value}"
+    if target == "-":
+        raise CommandLineError("partitioned output is a directory or URL (--output), not stdout")
+    write = scale.write_parquet if fmt is Format.parquet else scale.write_arrow_files
+    client = scale.connect(dask) if dask else None
+    start = time.perf_counter()
+    try:
+        with _progress_bar(recipe.n_rows(split.value)) as advance:
+            result = write(
+                recipe,
+                target,
+                split=split.value,
+                rows_per_file=rows_per_file,
+                backend=backend,
+                scheduler=client if client is not None else "threads",
+                progress=advance,
+            )
+    finally:
+        if client is not None:
+            client.close()
+    seconds = time.perf_counter() - start
+    manifest = result.manifest
+    print(
+        f"{recipe.dataset_id}: {manifest['n_rows']:,} rows, {result.n_bytes:,} bytes in {seconds:.2f} s "
+        f"-> {target} ({manifest['n_files']} files: {len(result.written)} written, {len(result.kept)} kept)",
+        file=sys.stderr,
+    )
 
 
 # --------------------------------------------------------------------------- listings
@@ -251,13 +327,31 @@ def build_app() -> "typer.Typer":
         limit: Annotated[int | None, typer.Option(help="Rows to write (default: to the end).")] = None,
         output: Annotated[
             str | None,
-            typer.Option("--output", "-o", help="File to write; '-' for stdout (default <id>.<format>)."),
+            typer.Option(
+                "--output",
+                "-o",
+                help="File to write; '-' for stdout (default <id>.<format>); "
+                "for partitioned output a directory or fsspec URL.",
+            ),
+        ] = None,
+        dask: Annotated[
+            str | None,
+            typer.Option(
+                help="Write partitioned files on this Dask scheduler (tcp://host:8786) or on a new "
+                "local cluster of N worker processes (local:N).",
+            ),
+        ] = None,
+        rows_per_file: Annotated[
+            int | None,
+            typer.Option(min=1, help="Rows per file of partitioned output (default about 128 MiB per file)."),
         ] = None,
     ) -> None:
-        """Generate a dataset and write it as an NPZ or an Arrow IPC stream."""
+        """Generate a dataset and write it as an NPZ, an Arrow IPC stream, or partitioned
+        Parquet or Arrow files with a manifest (--format parquet, or --dask)."""
         generate_command(
             name, parse_params(param or ()), version=version, backend=backend, fmt=fmt,
-            split=split, offset=offset, limit=limit, output=output,
+            split=split, offset=offset, limit=limit, output=output, dask=dask,
+            rows_per_file=rows_per_file,
         )  # fmt: skip
 
     @app.command("backends")

@@ -3,7 +3,8 @@
 :func:`create_app` builds everything per app (store, cache, metrics registry, rate
 limiter) and nothing at import time, so tests can run several apps side by side.
 Middleware, outermost first: edge (request ID, security headers, access log,
-request metrics, last-resort 500), CORS, guard (API key, rate limit), body limit.
+request metrics, last-resort 500), CORS, methods (HEAD, OPTIONS, 405's Allow), guard
+(API key, rate limit, failed key attempts), body limit.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
@@ -20,15 +23,17 @@ from juniper_data_service import __version__
 from juniper_data_service.body_limit import BodyLimitMiddleware
 from juniper_data_service.context import ServiceContext
 from juniper_data_service.edge import EdgeMiddleware
-from juniper_data_service.errors import install_error_handlers
+from juniper_data_service.errors import error_responses, install_error_handlers
+from juniper_data_service.exports import ExportJobs
 from juniper_data_service.logs import configure_logging
+from juniper_data_service.methods import MethodsMiddleware, PathMethods
 from juniper_data_service.metrics import ServiceMetrics
 from juniper_data_service.reaper import reap_forever
 from juniper_data_service.responses import SafeJSONResponse
 from juniper_data_service.route_templates import RouteTemplates
 from juniper_data_service.routes import api_routers
 from juniper_data_service.routes import metrics as metrics_route
-from juniper_data_service.security import ApiKeys, GuardMiddleware, RateLimiter
+from juniper_data_service.security import ApiKeys, Guard, GuardMiddleware, RateLimiter
 from juniper_data_service.settings import Settings
 from juniper_data_service.storage import ArtifactCache, DatasetStore, SqliteStore
 from juniper_data_service.warmup import KernelWarmup
@@ -59,9 +64,11 @@ def create_app(settings: Settings | None = None, *, store: DatasetStore | None =
     settings = settings if settings is not None else Settings()
     configure_logging(settings.log_level, settings.log_format)
     ctx = _context(settings, store)
+    exports = ExportJobs(settings.dask_scheduler)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         reaper = asyncio.create_task(reap_forever(ctx), name="juniper-data-reaper")
         ctx.warmup.start()
         # Probing backends (JAX, Numba) takes seconds once; do it now, off the loop.
@@ -73,6 +80,7 @@ def create_app(settings: Settings | None = None, *, store: DatasetStore | None =
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await ctx.blocking(exports.close)
             ctx.store.close()
 
     app = FastAPI(
@@ -83,16 +91,30 @@ def create_app(settings: Settings | None = None, *, store: DatasetStore | None =
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.state.exports = exports
     mounted = [("/v1", router) for router in api_routers()]
     if settings.metrics_enabled:
         mounted.append(("", metrics_route.router))
     for prefix, router in mounted:
-        app.include_router(router, prefix=prefix)
-    templates = RouteTemplates.of(mounted, ["/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"])
+        # Every route can answer 413 (the body limit reads any body) and 422; the guarded ones
+        # 401 and 429 too (health and metrics are exempt).
+        guarded = router is not metrics_route.router and router.prefix != "/health"
+        common = error_responses(401, 413, 422, 429) if guarded else error_responses(413, 422)
+        app.include_router(router, prefix=prefix, responses=common)
+    docs = ["/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"]
+    templates = RouteTemplates.of(mounted, docs)
     install_error_handlers(app)
-    limiter = RateLimiter(settings.rate_limit_requests_per_minute) if settings.rate_limit_enabled else None
+    max_clients = settings.rate_limit_max_clients
+    limiter = None
+    if settings.rate_limit_enabled:
+        limiter = RateLimiter(settings.rate_limit_requests_per_minute, max_clients=max_clients)
+    failures = None
+    if settings.auth_failures_per_minute > 0:
+        failures = RateLimiter(settings.auth_failures_per_minute, max_clients=max_clients)
+    guard = Guard(ApiKeys(settings.api_keys), limiter, failures, frozenset(settings.trusted_proxies))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(GuardMiddleware, keys=ApiKeys(settings.api_keys), limiter=limiter)
+    app.add_middleware(GuardMiddleware, guard=guard)
+    app.add_middleware(MethodsMiddleware, methods=PathMethods(mounted, docs))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -105,16 +127,25 @@ def create_app(settings: Settings | None = None, *, store: DatasetStore | None =
     return app
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The options uvicorn runs the app with (besides host and port)."""
+    return {
+        "log_level": settings.log_level.lower(),
+        "access_log": False,  # the edge middleware logs each request once
+        # uvicorn's default of 5 s closes connections that clients' pools (httpx: 5 s,
+        # requests: none) still hold and reuse, and their next request fails with a reset.
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        "limit_concurrency": settings.limit_concurrency,
+        # Which X-Forwarded-For to believe is JUNIPER_DATA_TRUSTED_PROXIES' call alone
+        # (security.client_address); uvicorn's own rewrite would trust any local peer.
+        "proxy_headers": False,
+    }
+
+
 def run(host: str | None = None, port: int | None = None) -> None:
     """Serve with uvicorn; settings from the environment, ``host``/``port`` override them."""
     import uvicorn
 
     settings = Settings()
     app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=False,  # the edge middleware logs each request once
-    )
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, **uvicorn_options(settings))

@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
 import juniper_data_core as jd
@@ -52,19 +53,26 @@ class ArtifactRequest:
             return cache_key(dataset_id, "arrow", self.split or "full")
         return None
 
-    def cache_bytes_estimate(self, recipe: jd.Recipe) -> int:
+    def n_bytes(self, recipe: jd.Recipe) -> int:
+        """The response's size in bytes (exact for NPZ, a close upper bound for Arrow)."""
         if self.fmt == "npz":
-            return npz_nbytes(recipe)
-        return arrow_nbytes(recipe, split=self.split or "full")
+            return npz_nbytes(recipe, split=self.split, offset=self.offset, limit=self.limit)
+        return arrow_nbytes(recipe, split=self.split or "full", offset=self.offset, limit=self.limit)
 
     def etag(self, dataset_id: str) -> str:
         key = f"{dataset_id}|{self.fmt}|{self.split}|{self.offset}|{self.limit}"
         return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
     def n_rows(self, recipe: jd.Recipe) -> int:
-        """Rows of the split served (for all six arrays: the full dataset's rows); a
-        ParamsError (400) for a range outside the split."""
-        return row_range(recipe, self.split or "full", self.offset, self.limit).n_rows
+        """Rows of the split served (for all six arrays: the full dataset's rows); a 422 on
+        the query parameter for a range outside the split, like every other bad query."""
+        try:
+            return row_range(recipe, self.split or "full", self.offset, self.limit).n_rows
+        except jd.ParamsError as err:
+            field = err.errors[0][0] if err.errors else "offset"
+            value = {"offset": self.offset, "limit": self.limit}.get(field, self.split)
+            error = {"type": "value_error", "loc": ("query", field), "msg": str(err), "input": value}
+            raise RequestValidationError([error]) from None
 
 
 def stored_recipe(meta: Meta) -> jd.Recipe:
@@ -92,25 +100,50 @@ class ArtifactServer:
 
     async def response(self, meta: Meta, persist: bool, req: ArtifactRequest, etag: str) -> Response:
         recipe = stored_recipe(meta)
-        check_budget(req.n_rows(recipe), self.ctx.settings.max_rows)
+        n_rows = req.n_rows(recipe)  # first: a range outside the split is a 422 on its parameter
+        n_bytes = req.n_bytes(recipe)
+        check_budget("the artifact", n_rows, n_bytes, self.ctx.settings)
         headers = _headers(meta["dataset_id"], req, etag)
         media = NPZ_TYPE if req.fmt == "npz" else ARROW_TYPE
         key = req.cache_key(meta["dataset_id"])
-        if key is not None:
+        cache_it = key is not None and persist and self.ctx.cache.fits(n_bytes)
+        leads = False
+        while key is not None:
             cached = await self.ctx.blocking(self._open_cached, key)
             if cached is not None:
                 self.ctx.metrics.cache_hits.inc()
-                body, size = cached
-                headers["Content-Length"] = str(size)
-                if isinstance(body, bytes):
-                    self._count(req.fmt)(size)
-                    return Response(body, media_type=media, headers=headers)
-                return ChunkStreamResponse(
-                    file_chunks(body), media_type=media, headers=headers, on_done=self._count(req.fmt)
-                )
-            self.ctx.metrics.cache_misses.inc()
-        chunks = await self.ctx.blocking(self._generated, meta, persist, recipe, req)
+                return self._cached_response(cached, req.fmt, media, headers)
+            if not cache_it or leads:
+                break
+            # Single flight: the first request generates (and caches) the artifact, the
+            # others wait for it and read the cache; past the wait they generate uncached.
+            led = await self.ctx.flights.lead(key, self.ctx.settings.single_flight_wait_seconds)
+            if led is None:
+                cache_it = False
+                break
+            leads = led
+        self.ctx.metrics.cache_misses.inc()
+        try:
+            chunks = await self.ctx.blocking(self._generated, meta, recipe, req, cache_it)
+        except BaseException:
+            if leads:
+                self.ctx.flights.release(str(key))
+            raise
+        if leads:
+            chunks = _Releasing(chunks, lambda: self.ctx.flights.release(str(key)))
         return ChunkStreamResponse(chunks, media_type=media, headers=headers, on_done=self._count(req.fmt))
+
+    def _cached_response(
+        self, cached: tuple[Any, int], fmt: str, media: str, headers: dict[str, str]
+    ) -> Response:
+        body, size = cached
+        headers["Content-Length"] = str(size)
+        if isinstance(body, bytes):
+            self._count(fmt)(size)
+            return Response(body, media_type=media, headers=headers)
+        return ChunkStreamResponse(
+            file_chunks(body), media_type=media, headers=headers, on_done=self._count(fmt)
+        )
 
     def _count(self, fmt: str) -> Any:
         return lambda n: self.ctx.metrics.artifact_bytes.labels(format=fmt).inc(n)
@@ -137,10 +170,13 @@ class ArtifactServer:
         if opened is not None:
             body = opened[0]
             return iter([body]) if isinstance(body, bytes) else file_chunks(body)
-        return self._generated(meta, False, stored_recipe(meta), ArtifactRequest("npz", None, 0, None))
+        return self._generated(meta, stored_recipe(meta), ArtifactRequest("npz", None, 0, None), False)
 
-    def _generated(self, meta: Meta, persist: bool, recipe: jd.Recipe, req: ArtifactRequest) -> Iterator[Any]:
-        """The artifact's chunks, generated as they are pulled (blocking: call in a thread)."""
+    def _generated(
+        self, meta: Meta, recipe: jd.Recipe, req: ArtifactRequest, cache_it: bool
+    ) -> Iterator[Any]:
+        """The artifact's chunks, generated as they are pulled, teed into the cache when
+        ``cache_it`` (blocking: call in a thread)."""
         backend = stored_backend(meta)
         if req.fmt == "arrow":
             chunks = iter_arrow(
@@ -153,7 +189,6 @@ class ArtifactServer:
         key = req.cache_key(meta["dataset_id"])
         if key is None:
             return measured
-        cache_it = persist and self.ctx.cache.fits(req.cache_bytes_estimate(recipe))
         return self._whole(measured, meta, key, cache_it, checksum=req.whole_npz)
 
     def _measured(self, chunks: Iterator[Any], meta: Meta, backend: str, rows: int) -> Iterator[Any]:
@@ -192,3 +227,32 @@ class ArtifactServer:
             tee.finish()
         if digest is not None:
             self.ctx.store.set_checksum(meta["dataset_id"], digest.hexdigest())
+
+
+class _Releasing:
+    """``chunks`` that call ``release`` once when they end, fail or are closed, also if
+    they were never started (a generator's ``finally`` would not run then)."""
+
+    def __init__(self, chunks: Iterator[Any], release: Callable[[], None]) -> None:
+        self._chunks = chunks
+        self._release: Callable[[], None] | None = release
+
+    def __iter__(self) -> _Releasing:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            return next(self._chunks)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        try:
+            if close is not None:
+                close()
+        finally:
+            release, self._release = self._release, None
+            if release is not None:
+                release()

@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from juniper_data_service.keyed_lock import KeyedLocks
+from juniper_data_service.keyed_lock import KeyedLocks, SingleFlight
 from juniper_data_service.metrics import ServiceMetrics
 from juniper_data_service.settings import Settings
 from juniper_data_service.storage import ArtifactCache, DatasetStore
@@ -27,6 +27,7 @@ class ServiceContext:
     cache: ArtifactCache
     metrics: ServiceMetrics
     locks: KeyedLocks = field(default_factory=KeyedLocks)
+    flights: SingleFlight = field(default_factory=SingleFlight)
     warmup: KernelWarmup = field(default_factory=lambda: KernelWarmup(None))
     """Start-up compilation of kernels; a finished no-op unless the app starts one."""
 

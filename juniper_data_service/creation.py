@@ -17,11 +17,12 @@ import juniper_data_core as jd
 from juniper_data_core.formats import iter_npz, npz_nbytes
 from juniper_data_service.context import ServiceContext
 from juniper_data_service.meta import check_budget, new_meta
-from juniper_data_service.schemas import CreateDatasetRequest
+from juniper_data_service.schemas import DatasetRequest
 from juniper_data_service.storage.base import Meta
 
-#: Datasets up to this many rows are generated (and cached) when created.
-EAGER_ROWS = 1_000_000
+#: Datasets whose full NPZ is at most this many bytes are generated (and cached) when created
+#: (about 1e6 rows of a 2-feature, 2-class dataset); larger ones are generated when downloaded.
+EAGER_BYTES = 32 << 20
 
 
 def cache_key(dataset_id: str, fmt: str = "npz", split: str = "full") -> str:
@@ -35,7 +36,7 @@ def cache_keys(dataset_id: str) -> tuple[str, ...]:
     return (cache_key(dataset_id), *(cache_key(dataset_id, "arrow", split) for split in jd.SPLITS))
 
 
-def build_recipe(body: CreateDatasetRequest) -> jd.Recipe:
+def build_recipe(body: DatasetRequest) -> jd.Recipe:
     """Validate the request's generator, version and params (400 on errors)."""
     return jd.recipe(body.generator, body.params, version=body.version)
 
@@ -46,11 +47,11 @@ class Creator:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    async def create(self, body: CreateDatasetRequest) -> tuple[Meta, list[str]]:
+    async def create(self, body: DatasetRequest) -> tuple[Meta, list[str]]:
         """Store (or find) the dataset; returns its meta and the recipe's warnings."""
         ctx = self.ctx
         recipe = build_recipe(body)
-        check_budget(recipe.n_rows("full"), ctx.settings.max_rows)
+        check_budget("the dataset (its full NPZ)", recipe.n_rows("full"), npz_nbytes(recipe), ctx.settings)
         backend = jd.backend_for(recipe, body.backend or ctx.settings.backend)
         async with ctx.locks.hold(recipe.dataset_id):
             found = await ctx.blocking(ctx.store.get, recipe.dataset_id, ctx.now())
@@ -61,9 +62,9 @@ class Creator:
             entry, _ = await ctx.blocking(ctx.store.put, meta, persist=body.persist, now=ctx.now())
         return entry.meta, list(recipe.warnings)
 
-    async def _build(self, recipe: jd.Recipe, body: CreateDatasetRequest, backend: str) -> Meta:
+    async def _build(self, recipe: jd.Recipe, body: DatasetRequest, backend: str) -> Meta:
         ctx = self.ctx
-        if recipe.n_rows("full") <= EAGER_ROWS:
+        if npz_nbytes(recipe) <= EAGER_BYTES:
             distribution, checksum = await ctx.blocking(self._generate_now, recipe, backend, body.persist)
         else:
             distribution, checksum = await ctx.blocking(jd.class_distribution, recipe), None

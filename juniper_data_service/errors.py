@@ -7,8 +7,11 @@ input, which may be huge or not JSON-encodable (NaN).
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -22,8 +25,40 @@ from juniper_data_core import (
 from juniper_data_service.responses import problem
 
 
-class RowBudgetError(Exception):
-    """A dataset or artifact larger than ``JUNIPER_DATA_MAX_ROWS`` (422)."""
+class ErrorBody(BaseModel):
+    """Every error's body: a message, or FastAPI's list of validation errors."""
+
+    detail: str | list[dict[str, Any]]
+
+
+_MEANINGS = {
+    304: "Not modified: If-None-Match named the current ETag",
+    400: "The engine refused the request: unknown generator or version, bad params, unavailable backend",
+    401: "API key missing or wrong (when JUNIPER_DATA_API_KEYS is set)",
+    404: "No such dataset, generator or name (or expired)",
+    413: "Request body larger than JUNIPER_DATA_MAX_BODY_BYTES",
+    422: "Invalid request, or larger than JUNIPER_DATA_MAX_ROWS / JUNIPER_DATA_MAX_BYTES",
+    429: "Rate limit, or too many failed API key attempts from this address (see Retry-After)",
+    501: "An optional library the request needs is not installed",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for these error statuses (304 has no body)."""
+    return {
+        status: {"description": _MEANINGS[status]}
+        if status == 304
+        else {"model": ErrorBody, "description": _MEANINGS[status]}
+        for status in statuses
+    }
+
+
+class BudgetError(Exception):
+    """A dataset or response larger than a configured budget (422)."""
+
+
+class RowBudgetError(BudgetError):
+    """More rows than ``JUNIPER_DATA_MAX_ROWS``."""
 
     def __init__(self, rows: int, limit: int) -> None:
         super().__init__(
@@ -32,11 +67,21 @@ class RowBudgetError(Exception):
         )
 
 
+class ByteBudgetError(BudgetError):
+    """More bytes than ``JUNIPER_DATA_MAX_BYTES``."""
+
+    def __init__(self, what: str, n_bytes: int, limit: int) -> None:
+        super().__init__(
+            f"{what} would be {n_bytes} bytes, more than the limit of {limit} bytes; ask for fewer "
+            "rows or features (or a row range with offset/limit) or raise JUNIPER_DATA_MAX_BYTES"
+        )
+
+
 def engine_status(exc: Exception) -> int:
     """The HTTP status of an engine error."""
     if isinstance(exc, MissingDependencyError):
         return 501
-    if isinstance(exc, RowBudgetError):
+    if isinstance(exc, BudgetError):
         return 422
     if isinstance(exc, UnknownGeneratorError | ParamsError | BackendUnavailableError | JuniperDataError):
         return 400
@@ -67,4 +112,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(JuniperDataError, _engine_error)
-    app.add_exception_handler(RowBudgetError, _engine_error)
+    app.add_exception_handler(BudgetError, _engine_error)

@@ -9,22 +9,26 @@ from __future__ import annotations
 from typing import Any
 
 from juniper_data_core import Recipe
-from juniper_data_service.errors import RowBudgetError
-from juniper_data_service.schemas import CreateDatasetRequest
+from juniper_data_service.errors import ByteBudgetError, RowBudgetError
+from juniper_data_service.schemas import DatasetRequest
+from juniper_data_service.settings import Settings
 from juniper_data_service.storage.base import Meta, iso
 
 ARTIFACT_FORMATS = ["npz", "arrow"]
 
 
-def check_budget(rows: int, limit: int) -> None:
-    """Raise :class:`RowBudgetError` when ``rows`` passes ``limit`` (``JUNIPER_DATA_MAX_ROWS``)."""
-    if rows > limit:
-        raise RowBudgetError(rows, limit)
+def check_budget(what: str, rows: int, n_bytes: int, settings: Settings) -> None:
+    """Refuse, before any work, ``rows`` over ``JUNIPER_DATA_MAX_ROWS`` or ``n_bytes`` over
+    ``JUNIPER_DATA_MAX_BYTES`` (422 naming the limit, the size asked and the setting)."""
+    if rows > settings.max_rows:
+        raise RowBudgetError(rows, settings.max_rows)
+    if n_bytes > settings.max_bytes:
+        raise ByteBudgetError(what, n_bytes, settings.max_bytes)
 
 
 def new_meta(
     recipe: Recipe,
-    body: CreateDatasetRequest,
+    body: DatasetRequest,
     *,
     backend: str,
     distribution: dict[str, int],

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+
+import juniper_data_core as jd
 
 MAX_PARAMS_DEPTH = 8
 MAX_PARAMS_ITEMS = 10_000
@@ -48,14 +50,33 @@ def _check_json(value: Any, where: str, depth: int, budget: list[int]) -> None:
             _check_json(v, f"{where}[{i}]", depth + 1, budget)
 
 
-class CreateDatasetRequest(BaseModel):
-    """``POST /v1/datasets``: a generator, its params, and how to keep the result."""
+def _generator_names(schema: dict[str, Any]) -> None:
+    # The names registered when the OpenAPI document is made. The value is checked by the
+    # engine (an unknown name is a 400 naming the registered ones, CONTRACT section 3), not
+    # by the request model, whose errors are 422.
+    schema["enum"] = sorted(jd.generator_catalog())
+
+
+def _backend_names(schema: dict[str, Any]) -> None:
+    # What this server can run (an absent backend is a 400 naming the available ones).
+    for choice in schema.get("anyOf", [schema]):
+        if "enum" in choice:
+            choice["enum"] = ["auto", *jd.available_backends()]
+
+
+class DatasetRequest(BaseModel):
+    """The fields of a dataset request (``generator`` any name: see the subclasses).
+
+    Types are strict: ``persist: 0`` or ``ttl_seconds: "60"`` are 422s, not coerced.
+    """
 
     generator: Annotated[str, Field(min_length=1, max_length=100)]
     params: dict[str, Any] = Field(default_factory=dict, description="Generator parameters (see its schema)")
-    persist: bool = Field(default=True, description="Cache the artifact bytes (metadata is kept either way)")
+    persist: StrictBool = Field(
+        default=True, description="Cache the artifact bytes (metadata is kept either way)"
+    )
     tags: Tags = Field(default_factory=list)
-    ttl_seconds: int | None = Field(default=None, ge=1, le=10 * 365 * 86400, description="Time to live")
+    ttl_seconds: StrictInt | None = Field(default=None, ge=1, le=10 * 365 * 86400, description="Time to live")
     name: Annotated[Text, Field(min_length=1, max_length=200)] | None = Field(
         default=None, description="Logical dataset name; each new recipe under it gets the next version"
     )
@@ -66,7 +87,9 @@ class CreateDatasetRequest(BaseModel):
         default=None, description="Generator version (default: the generator's default, 2.0.0)"
     )
     backend: Literal["auto", "numpy", "numba", "jax", "cupy"] | None = Field(
-        default=None, description="Backend to generate with (default: the service's JUNIPER_DATA_BACKEND)"
+        default=None,
+        description="Backend to generate with (default: the service's JUNIPER_DATA_BACKEND)",
+        json_schema_extra=_backend_names,
     )
 
     @field_validator("params")
@@ -74,6 +97,12 @@ class CreateDatasetRequest(BaseModel):
     def _plain_json(cls, params: dict[str, Any]) -> dict[str, Any]:
         _check_json(params, "params", 0, [MAX_PARAMS_ITEMS])
         return params
+
+
+class CreateDatasetRequest(DatasetRequest):
+    """``POST /v1/datasets``: a registered generator, its params, and how to keep the result."""
+
+    generator: Annotated[str, Field(min_length=1, max_length=100, json_schema_extra=_generator_names)]
 
 
 class DatasetMeta(BaseModel):
@@ -152,7 +181,9 @@ class VersionList(BaseModel):
 
 
 class BatchCreateRequest(BaseModel):
-    datasets: list[CreateDatasetRequest] = Field(min_length=1, max_length=50)
+    """Items are accepted whatever their generator: each fails or succeeds on its own."""
+
+    datasets: list[DatasetRequest] = Field(min_length=1, max_length=50)
 
 
 class BatchCreateResult(BaseModel):

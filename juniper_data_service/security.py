@@ -1,6 +1,7 @@
-"""Access control: API keys and the per-client rate limit, as one pure ASGI middleware.
+"""Access control: API keys, the per-client rate limit and the limit on failed key attempts,
+as one pure ASGI middleware.
 
-Health probes, ``/metrics`` and the API docs are exempt from both. Keys are compared
+Health probes, ``/metrics`` and the API docs are exempt from all three. Keys are compared
 in constant time against every configured key, so timing reveals neither which key
 nearly matched nor how many there are.
 """
@@ -12,7 +13,9 @@ import hmac
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,26 +45,42 @@ class ApiKeys:
 
 
 class RateLimiter:
-    """A fixed one-minute window per client: at most ``per_minute`` requests in each."""
+    """A fixed window per client: at most ``limit`` requests in each ``window_s``.
 
-    def __init__(self, per_minute: int, window_s: float = 60.0) -> None:
-        self.limit = per_minute
+    Memory is bounded: at most ``max_clients`` windows are kept; past that the least
+    recently seen client's window is forgotten (that client starts a fresh window).
+    """
+
+    def __init__(self, limit: int, window_s: float = 60.0, max_clients: int = 100_000) -> None:
+        self.limit = limit
         self.window_s = window_s
-        self._windows: dict[str, tuple[float, int]] = {}
+        self.max_clients = max_clients
+        self._windows: OrderedDict[str, tuple[float, int]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._windows)
 
     def hit(self, client: str, now: float) -> tuple[bool, int, float]:
         """Count one request: ``(allowed, remaining, seconds until the window resets)``."""
         with self._lock:
-            start, count = self._windows.get(client, (now, 0))
+            start, count = self._windows.pop(client, (now, 0))
             if now - start >= self.window_s:
                 start, count = now, 0
-            if len(self._windows) > 100_000:  # forget idle clients rather than grow for ever
-                self._windows = {c: w for c, w in self._windows.items() if now - w[0] < self.window_s}
             count += 1
             self._windows[client] = (start, count)
+            while len(self._windows) > self.max_clients:
+                self._windows.popitem(last=False)
         reset = max(0.0, start + self.window_s - now)
         return count <= self.limit, max(0, self.limit - count), reset
+
+    def blocked(self, client: str, now: float) -> float:
+        """Seconds until ``client`` may try again (0 when it is under the limit); counts nothing."""
+        with self._lock:
+            start, count = self._windows.get(client, (now, 0))
+        if now - start >= self.window_s or count < self.limit:
+            return 0.0
+        return start + self.window_s - now
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -71,13 +90,42 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class GuardMiddleware:
-    """401 without a valid ``X-API-Key`` (when keys are set); 429 past the rate limit."""
+def client_address(scope: Scope, trusted_proxies: frozenset[str]) -> str:
+    """The client's address: the peer's, or, when the peer is a trusted proxy, the nearest
+    address in ``X-Forwarded-For`` that is not one (a client cannot spoof past its own proxy)."""
+    peer = scope.get("client")
+    address = peer[0] if peer else "unknown"
+    if address in trusted_proxies:
+        forwarded = [a.strip() for a in (_header(scope, b"x-forwarded-for") or "").split(",") if a.strip()]
+        for hop in reversed(forwarded):
+            address = hop
+            if hop not in trusted_proxies:
+                break
+    return address
 
-    def __init__(self, app: ASGIApp, keys: ApiKeys, limiter: RateLimiter | None) -> None:
+
+@dataclass(frozen=True)
+class Guard:
+    """What the middleware enforces: the keys, the request limit (None: off), the limit on
+    failed key attempts per address (None: off), and the proxies whose X-Forwarded-For counts."""
+
+    keys: ApiKeys
+    limiter: RateLimiter | None = None
+    failures: RateLimiter | None = None
+    trusted_proxies: frozenset[str] = frozenset()
+
+
+class GuardMiddleware:
+    """401 without a valid ``X-API-Key`` (when keys are set); 429 past the rate limit, or for
+    an address past the limit of failed key attempts.
+
+    The bucket of a request is its key when authentication is on (the key was just checked),
+    else its client address: an unchecked ``X-API-Key`` never chooses the bucket.
+    """
+
+    def __init__(self, app: ASGIApp, guard: Guard) -> None:
         self.app = app
-        self.keys = keys
-        self.limiter = limiter
+        self.guard = guard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -87,24 +135,39 @@ class GuardMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        key = _header(scope, API_KEY_HEADER.encode())
-        if self.keys.enabled and not self.keys.accepts(key):
-            detail = "missing API key: send it in the X-API-Key header" if key is None else "invalid API key"
-            await problem(401, detail, {"WWW-Authenticate": "ApiKey"})(scope, receive, send)
-            return
-        if self.limiter is None:
+        guard, now = self.guard, time.monotonic()
+        address = client_address(scope, guard.trusted_proxies)
+        bucket = f"ip:{address}"
+        if guard.keys.enabled:
+            if guard.failures is not None:
+                wait = guard.failures.blocked(address, now)
+                if wait > 0:
+                    detail = f"too many failed API key attempts from {address}; retry in {math.ceil(wait)} s"
+                    headers = {"Retry-After": str(max(1, math.ceil(wait)))}
+                    await problem(429, detail, headers)(scope, receive, send)
+                    return
+            key = _header(scope, API_KEY_HEADER.encode())
+            if not guard.keys.accepts(key):
+                if guard.failures is not None:
+                    guard.failures.hit(address, now)
+                detail = (
+                    "missing API key: send it in the X-API-Key header" if key is None else "invalid API key"
+                )
+                await problem(401, detail, {"WWW-Authenticate": "ApiKey"})(scope, receive, send)
+                return
+            bucket = f"key:{hashlib.sha256(str(key).encode()).hexdigest()[:16]}"
+        if guard.limiter is None:
             await self.app(scope, receive, send)
             return
-        client = f"key:{hashlib.sha256(key.encode()).hexdigest()[:16]}" if key else _client_ip(scope)
-        allowed, remaining, reset = self.limiter.hit(client, time.monotonic())
+        allowed, remaining, reset = guard.limiter.hit(bucket, now)
         headers = {
-            "X-RateLimit-Limit": str(self.limiter.limit),
+            "X-RateLimit-Limit": str(guard.limiter.limit),
             "X-RateLimit-Remaining": str(remaining),
             "X-RateLimit-Reset": str(math.ceil(reset)),
         }
         if not allowed:
             headers["Retry-After"] = str(max(1, math.ceil(reset)))
-            detail = f"rate limit of {self.limiter.limit} requests per minute exceeded; retry later"
+            detail = f"rate limit of {guard.limiter.limit} requests per minute exceeded; retry later"
             await problem(429, detail, headers)(scope, receive, send)
             return
 
@@ -117,8 +180,3 @@ class GuardMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def _client_ip(scope: Scope) -> str:
-    client = scope.get("client")
-    return f"ip:{client[0]}" if client else "ip:unknown"

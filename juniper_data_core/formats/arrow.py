@@ -71,7 +71,12 @@ def arrow_schema(recipe: Recipe, rows: RowRange) -> pa.Schema:
     return pa.schema(fields, metadata=metadata)
 
 
-def _record_batch(pa: Any, schema: pa.Schema, X: FloatArray, y: FloatArray) -> pa.RecordBatch:
+def record_batch(schema: pa.Schema, X: FloatArray, y: FloatArray) -> pa.RecordBatch:
+    """One record batch of ``schema`` (from :func:`arrow_schema`) over ``X`` float32
+    (rows, n_features) and one-hot ``y`` float32 (rows, n_classes), C-contiguous: the
+    lists are built over their buffers without a copy; ``label`` (int32) is computed.
+    What the Arrow stream and the partitioned Parquet and Arrow files are made of."""
+    pa = _pyarrow()
     label = _labels(y)
     columns = [
         pa.FixedSizeListArray.from_arrays(pa.array(X.reshape(-1)), X.shape[1]),
@@ -159,7 +164,7 @@ def _arrow_chunks(
     with pa.ipc.new_stream(sink, schema) as writer:
         yield from sink.drain()
         for X, y in source.batches(rows, size):
-            writer.write_batch(_record_batch(pa, schema, X, y))
+            writer.write_batch(record_batch(schema, X, y))
             yield from sink.drain()
     yield from sink.drain()  # the end-of-stream marker
 

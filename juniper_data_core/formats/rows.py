@@ -109,6 +109,11 @@ class RowSource:
             self._backend = backend_for(self.recipe, backend, n_rows=n_rows)
 
     @property
+    def backend(self) -> str:
+        """The concrete backend the batches come from."""
+        return self._backend
+
+    @property
     def in_memory(self) -> bool:
         """True when batches are slices of arrays already in memory (cheap to take twice)."""
         return self._dataset is not None

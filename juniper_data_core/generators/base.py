@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -22,13 +22,38 @@ from juniper_data_core.generators.kernel import FloatArray, Kernel
 
 V1 = "1.0.0"
 V2 = "2.0.0"
+#: The largest magnitude of any float parameter: whatever their combination, the values a
+#: generator computes from such params stay finite in float32 (max 3.4e38), with a margin of
+#: over twenty orders of magnitude (a normal draw is below 7 in magnitude).
+MAX_MAGNITUDE = 1e15
 
 
 class SplitParams(BaseModel):
-    """Parameters common to every synthetic generator (CONTRACT section 5)."""
+    """Parameters common to every synthetic generator (CONTRACT section 5).
+
+    Numbers must be numbers: a boolean or a string given for a numeric field is refused
+    (not read as 1 or parsed), and so is anything but a boolean for a boolean field. Every
+    number, also inside lists and pairs, is at most :data:`MAX_MAGNITUDE` in magnitude.
+    """
 
     # NaN and infinities would make NaN datasets and IDs that strict JSON cannot carry.
     model_config = ConfigDict(populate_by_name=True, extra="ignore", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strict_bounded_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        for name, info in cls.model_fields.items():
+            if name not in data:
+                continue
+            value, kind = data[name], _kind(info.annotation)
+            if kind == "bool" and not isinstance(value, bool):
+                raise FieldValueError(name, f"{name} must be true or false, got {value!r}")
+            if kind == "number":
+                # Integer fields (counts, seeds) are bounded by their own limits and the size budget.
+                _check_number(name, value, bounded=_has_float(info.annotation))
+        return data
 
     seed: int | None = Field(default=None, ge=0, lt=2**63, description="Random seed; null draws one")
     train_ratio: float = Field(default=0.8, ge=0.0, le=1.0, description="Fraction of rows in train")
@@ -52,6 +77,36 @@ class SplitParams(BaseModel):
                 "must be <= 1; lower one of them",
             )
         return self
+
+
+def _kind(annotation: Any) -> str:
+    """``"bool"``, ``"number"`` (int, float, or lists, pairs or unions of them) or ``"other"``."""
+    if annotation is bool:
+        return "bool"
+    if annotation in (int, float):
+        return "number"
+    args = [a for a in get_args(annotation) if a is not type(None) and a is not Ellipsis]
+    if get_origin(annotation) is Literal or not args:
+        return "other"
+    return "number" if all(_kind(a) == "number" for a in args) else "other"
+
+
+def _has_float(annotation: Any) -> bool:
+    return annotation is float or any(_has_float(a) for a in get_args(annotation))
+
+
+def _check_number(name: str, value: Any, bounded: bool) -> None:
+    """Refuse booleans and strings where numbers go and, when ``bounded``, magnitudes above
+    MAX_MAGNITUDE."""
+    if isinstance(value, list | tuple):
+        for item in value:
+            _check_number(name, item, bounded)
+    elif isinstance(value, bool | str):
+        raise FieldValueError(name, f"{name} must be a number, not {type(value).__name__} {value!r}")
+    elif bounded and isinstance(value, int | float) and abs(value) > MAX_MAGNITUDE:
+        raise FieldValueError(
+            name, f"{name} must be at most {MAX_MAGNITUDE:g} in magnitude, got {value!r}; scale the data"
+        )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from juniper_data_core.errors import FieldValueError
-from juniper_data_core.generators.base import V1, GeneratorSpec, Shape, SplitParams, compat_v1
+from juniper_data_core.generators.base import MAX_MAGNITUDE, V1, GeneratorSpec, Shape, SplitParams, compat_v1
 from juniper_data_core.generators.kernel import Kernel
 from juniper_data_core.rng import normal_pair, stream_key, threefry2x32, uniform
 
@@ -25,7 +25,7 @@ class CheckerboardParams(SplitParams):
     n_squares: int = Field(default=4, ge=2, le=16, description="Cells along each side")
     x_range: tuple[float, float] = Field(default=(0.0, 1.0), description="(min, max) of x")
     y_range: tuple[float, float] = Field(default=(0.0, 1.0), description="(min, max) of y")
-    noise: float = Field(default=0.0, ge=0.0, description="Scale of the normal noise added")
+    noise: float = Field(default=0.0, ge=0.0, le=MAX_MAGNITUDE, description="Scale of the normal noise added")
 
     @model_validator(mode="after")
     def _ranges_ordered(self) -> CheckerboardParams:

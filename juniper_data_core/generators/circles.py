@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from pydantic import Field
 
-from juniper_data_core.generators.base import V1, GeneratorSpec, Shape, SplitParams, compat_v1
+from juniper_data_core.generators.base import MAX_MAGNITUDE, V1, GeneratorSpec, Shape, SplitParams, compat_v1
 from juniper_data_core.generators.kernel import Kernel
 from juniper_data_core.rng import normal_pair, stream_key, threefry2x32, uniform
 
@@ -22,9 +22,9 @@ class CirclesParams(SplitParams):
     """Parameters of the circles generator."""
 
     n_samples: int = Field(default=100, ge=2, description="Rows in all")
-    outer_radius: float = Field(default=1.0, gt=0.0, description="Radius of the outer ring")
+    outer_radius: float = Field(default=1.0, gt=0.0, le=MAX_MAGNITUDE, description="Radius of the outer ring")
     factor: float = Field(default=0.5, gt=0.0, lt=1.0, description="Inner radius / outer radius")
-    noise: float = Field(default=0.0, ge=0.0, description="Scale of the normal noise added")
+    noise: float = Field(default=0.0, ge=0.0, le=MAX_MAGNITUDE, description="Scale of the normal noise added")
     inner_ratio: float = Field(default=0.5, ge=0.0, le=1.0, description="Fraction of rows on the inner ring")
 
 

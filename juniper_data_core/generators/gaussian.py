@@ -17,7 +17,7 @@ import numpy.typing as npt
 from pydantic import Field, model_validator
 
 from juniper_data_core.errors import FieldValueError
-from juniper_data_core.generators.base import V1, GeneratorSpec, Shape, SplitParams, compat_v1
+from juniper_data_core.generators.base import MAX_MAGNITUDE, V1, GeneratorSpec, Shape, SplitParams, compat_v1
 from juniper_data_core.generators.kernel import Kernel
 from juniper_data_core.rng import normal_pair, stream_key, threefry2x32
 
@@ -37,8 +37,10 @@ class GaussianParams(SplitParams):
     centers: list[list[float]] | None = Field(
         default=None, description="n_classes x n_features centres; null places them on a circle"
     )
-    center_radius: float = Field(default=3.0, ge=0.0, description="Radius of the default centres")
-    noise: float = Field(default=0.0, ge=0.0, description="Scale of extra normal noise")
+    center_radius: float = Field(
+        default=3.0, ge=0.0, le=MAX_MAGNITUDE, description="Radius of the default centres"
+    )
+    noise: float = Field(default=0.0, ge=0.0, le=MAX_MAGNITUDE, description="Scale of extra normal noise")
 
     @model_validator(mode="after")
     def _shapes_agree(self) -> GaussianParams:

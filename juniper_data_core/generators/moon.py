@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from pydantic import Field
 
-from juniper_data_core.generators.base import GeneratorSpec, Shape, SplitParams
+from juniper_data_core.generators.base import MAX_MAGNITUDE, GeneratorSpec, Shape, SplitParams
 from juniper_data_core.generators.kernel import Kernel
 from juniper_data_core.rng import normal_pair, stream_key, threefry2x32
 
@@ -23,7 +23,7 @@ class MoonParams(SplitParams):
     """Parameters of the moon generator."""
 
     n_samples: int = Field(default=200, ge=2, description="Rows in all")
-    noise: float = Field(default=0.1, ge=0.0, description="Scale of the normal noise added")
+    noise: float = Field(default=0.1, ge=0.0, le=MAX_MAGNITUDE, description="Scale of the normal noise added")
     seed: int | None = Field(default=42, ge=0, lt=2**63, description="Random seed; null draws one")
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from juniper_data_core.errors import FieldValueError
-from juniper_data_core.generators.base import V1, GeneratorSpec, Shape, SplitParams, compat_v1
+from juniper_data_core.generators.base import MAX_MAGNITUDE, V1, GeneratorSpec, Shape, SplitParams, compat_v1
 from juniper_data_core.generators.kernel import Kernel
 from juniper_data_core.rng import normal_pair, stream_key, threefry2x32, uniform
 
@@ -22,10 +22,12 @@ class XorParams(SplitParams):
     """Parameters of the XOR generator."""
 
     n_points_per_quadrant: int = Field(default=50, ge=1, description="Points in each quadrant")
-    x_range: float = Field(default=1.0, gt=0.0, description="Half-width of the x extent")
-    y_range: float = Field(default=1.0, gt=0.0, description="Half-height of the y extent")
-    margin: float = Field(default=0.1, ge=0.0, description="Gap kept clear around each axis")
-    noise: float = Field(default=0.0, ge=0.0, description="Scale of the normal noise added")
+    x_range: float = Field(default=1.0, gt=0.0, le=MAX_MAGNITUDE, description="Half-width of the x extent")
+    y_range: float = Field(default=1.0, gt=0.0, le=MAX_MAGNITUDE, description="Half-height of the y extent")
+    margin: float = Field(
+        default=0.1, ge=0.0, le=MAX_MAGNITUDE, description="Gap kept clear around each axis"
+    )
+    noise: float = Field(default=0.0, ge=0.0, le=MAX_MAGNITUDE, description="Scale of the normal noise added")
 
     @model_validator(mode="after")
     def _margin_fits(self) -> XorParams:

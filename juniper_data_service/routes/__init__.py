@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from juniper_data_service.routes import artifacts, batch, datasets, generators, health
+from juniper_data_service.routes import artifacts, batch, datasets, exports, generators, health
 
 
 def api_routers() -> list[APIRouter]:
     """The ``/v1`` routers; fixed paths (``/datasets/batch-*``) before ``/datasets/{dataset_id}``."""
-    return [health.router, generators.router, batch.router, datasets.router, artifacts.router]
+    return [
+        health.router,
+        generators.router,
+        batch.router,
+        datasets.router,
+        artifacts.router,
+        exports.router,
+    ]

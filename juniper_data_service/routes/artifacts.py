@@ -16,6 +16,7 @@ from juniper_data_service.artifacts import (
     stored_recipe,
 )
 from juniper_data_service.context import Ctx
+from juniper_data_service.errors import error_responses
 from juniper_data_service.lookup import etag_matches, find
 from juniper_data_service.schemas import Preview
 
@@ -26,7 +27,7 @@ _ARTIFACT_RESPONSES: dict[int | str, dict[str, object]] = {
         "description": "The artifact (NPZ: a stored zip64 of .npy members; Arrow: an IPC stream)",
         "content": {NPZ_TYPE: {}, ARROW_TYPE: {}},
     },
-    304: {"description": "Not modified (If-None-Match named the ETag)"},
+    **error_responses(304, 400, 404, 501),
 }
 
 
@@ -64,7 +65,7 @@ async def artifact(
     return response
 
 
-@router.get("/{dataset_id}/preview", response_model=Preview)
+@router.get("/{dataset_id}/preview", response_model=Preview, responses=error_responses(400, 404))
 async def preview(dataset_id: str, ctx: Ctx, n: Annotated[int, Query(ge=1, le=1000)] = 100) -> Preview:
     """The first ``n`` rows of the full data (generation order) as JSON."""
     entry = await find(ctx, dataset_id)

@@ -12,7 +12,7 @@ from starlette.responses import StreamingResponse
 from juniper_data_service.artifacts import NPZ_TYPE, ArtifactServer
 from juniper_data_service.context import Ctx
 from juniper_data_service.creation import Creator, cache_keys
-from juniper_data_service.errors import RowBudgetError, engine_status
+from juniper_data_service.errors import BudgetError, engine_status, error_responses
 from juniper_data_service.lookup import possible_id
 from juniper_data_service.reaper import reap
 from juniper_data_service.routes.datasets import artifact_url
@@ -32,7 +32,12 @@ from juniper_data_service.streaming import ChunkStreamResponse
 router = APIRouter(prefix="/datasets", tags=["batch"])
 
 
-@router.post("/batch-create", response_model=BatchCreateResponse, status_code=201)
+@router.post(
+    "/batch-create",
+    response_model=BatchCreateResponse,
+    status_code=201,
+    responses={200: {"model": BatchCreateResponse, "description": "No item was created (each says why)"}},
+)
 async def batch_create(body: BatchCreateRequest, response: Response, ctx: Ctx) -> BatchCreateResponse:
     """Create each dataset independently; 201 when any was created, else 200."""
     from juniper_data_core import JuniperDataError
@@ -42,7 +47,7 @@ async def batch_create(body: BatchCreateRequest, response: Response, ctx: Ctx) -
     for index, item in enumerate(body.datasets):
         try:
             meta, _ = await creator.create(item)
-        except (JuniperDataError, RowBudgetError) as err:
+        except (JuniperDataError, BudgetError) as err:
             error = f"{engine_status(err)}: {err}"
             results.append(
                 BatchCreateResult(index=index, generator=item.generator, success=False, error=error)
@@ -112,7 +117,10 @@ def _archive(
 @router.post(
     "/batch-export",
     response_class=StreamingResponse,
-    responses={200: {"description": "A stored zip64 of <id>.npz members", "content": {NPZ_TYPE: {}}}},
+    responses={
+        200: {"description": "A stored zip64 of <id>.npz members", "content": {NPZ_TYPE: {}}},
+        **error_responses(404),
+    },
 )
 async def batch_export(body: BatchExportRequest, ctx: Ctx) -> ChunkStreamResponse:
     """A streamed ZIP of ``<id>.npz`` members, plus ``manifest.json`` when some are missing;

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response
+from pydantic import BeforeValidator
 
 from juniper_data_service.context import Ctx
 from juniper_data_service.creation import Creator, cache_keys
+from juniper_data_service.errors import error_responses
 from juniper_data_service.lookup import etag_matches, find, not_found
 from juniper_data_service.responses import SafeJSONResponse
 from juniper_data_service.schemas import (
@@ -32,7 +35,7 @@ def artifact_url(dataset_id: str) -> str:
     return f"/v1/datasets/{dataset_id}/artifact"
 
 
-@router.post("", response_model=CreateDatasetResponse, status_code=201)
+@router.post("", response_model=CreateDatasetResponse, status_code=201, responses=error_responses(400, 501))
 async def create_dataset(body: CreateDatasetRequest, ctx: Ctx) -> CreateDatasetResponse:
     """Create a dataset (or find the identical one): 201 with its meta, artifact URL and warnings."""
     meta, warnings = await Creator(ctx).create(body)
@@ -47,11 +50,24 @@ async def create_dataset(body: CreateDatasetRequest, ctx: Ctx) -> CreateDatasetR
 
 @router.get("", response_model=list[str])
 async def list_datasets(
-    ctx: Ctx, limit: Annotated[int, Query(ge=1, le=10_000)] = 100, offset: Annotated[int, Query(ge=0)] = 0
+    ctx: Ctx,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> list[str]:
     """Live dataset IDs, newest first."""
     ids: list[str] = await ctx.blocking(ctx.store.list_ids, limit, offset, ctx.now())
     return ids
+
+
+def _iso_text(value: object) -> object:
+    # pydantic would read "0.5" or "1700000000" as Unix times; the API documents ISO-8601.
+    if isinstance(value, str) and not _ISO_DATE_TIME.match(value.strip()):
+        raise ValueError("must be an ISO-8601 date and time, e.g. 2026-12-01T09:30:00Z")
+    return value
+
+
+_ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$")
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
 
 
 def _posix(when: datetime | None) -> float | None:
@@ -66,8 +82,8 @@ async def filter_datasets(
     generator: Annotated[str | None, Query(max_length=100)] = None,
     tags: Annotated[str | None, Query(max_length=10_000, description="Comma list")] = None,
     tags_match: Literal["any", "all"] = "any",
-    created_after: Annotated[datetime | None, Query(description="ISO-8601; naive = UTC")] = None,
-    created_before: Annotated[datetime | None, Query(description="ISO-8601; naive = UTC")] = None,
+    created_after: Annotated[IsoDateTime | None, Query(description="ISO-8601; naive = UTC")] = None,
+    created_before: Annotated[IsoDateTime | None, Query(description="ISO-8601; naive = UTC")] = None,
     min_samples: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     max_samples: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     include_expired: bool = False,
@@ -113,7 +129,7 @@ async def dataset_versions(
     )
 
 
-@router.get("/latest", response_model=DatasetMeta)
+@router.get("/latest", response_model=DatasetMeta, responses=error_responses(404))
 async def latest_version(name: Annotated[str, Query(min_length=1, max_length=200)], ctx: Ctx) -> DatasetMeta:
     """The newest version of a named dataset; 404 when there is none."""
     metas = await ctx.blocking(ctx.store.versions, name, ctx.now())
@@ -127,7 +143,7 @@ def meta_etag(meta: Meta) -> str:
     return '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
 
 
-@router.get("/{dataset_id}", response_model=DatasetMeta, responses={304: {"description": "Not modified"}})
+@router.get("/{dataset_id}", response_model=DatasetMeta, responses=error_responses(304, 404))
 async def get_dataset(
     dataset_id: str, ctx: Ctx, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
@@ -139,7 +155,7 @@ async def get_dataset(
     return SafeJSONResponse(DatasetMeta(**entry.meta).model_dump(), headers={"ETag": etag})
 
 
-@router.get("/{dataset_id}/access", response_model=AccessStats)
+@router.get("/{dataset_id}/access", response_model=AccessStats, responses=error_responses(404))
 async def dataset_access(dataset_id: str, ctx: Ctx) -> AccessStats:
     """How often the dataset's data was served (artifact, preview), and when last."""
     meta = (await find(ctx, dataset_id)).meta
@@ -148,7 +164,7 @@ async def dataset_access(dataset_id: str, ctx: Ctx) -> AccessStats:
     )
 
 
-@router.patch("/{dataset_id}/tags", response_model=DatasetMeta)
+@router.patch("/{dataset_id}/tags", response_model=DatasetMeta, responses=error_responses(404))
 async def update_tags(dataset_id: str, body: UpdateTagsRequest, ctx: Ctx) -> DatasetMeta:
     """Tags become ``sorted((old | add) - remove)``; returns the meta."""
     await find(ctx, dataset_id)
@@ -158,7 +174,7 @@ async def update_tags(dataset_id: str, body: UpdateTagsRequest, ctx: Ctx) -> Dat
     return DatasetMeta(**meta)
 
 
-@router.delete("/{dataset_id}", status_code=204, response_class=Response)
+@router.delete("/{dataset_id}", status_code=204, response_class=Response, responses=error_responses(404))
 async def delete_dataset(dataset_id: str, ctx: Ctx) -> Response:
     """Delete the dataset and its cached bytes; 404 when absent."""
     await find(ctx, dataset_id)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 
 import juniper_data_core as jd
+from juniper_data_service.errors import error_responses
 from juniper_data_service.schemas import GeneratorInfo
 
 router = APIRouter(prefix="/generators", tags=["generators"])
@@ -29,7 +30,7 @@ async def list_generators() -> list[GeneratorInfo]:
     ]
 
 
-@router.get("/{name}/schema", response_model=dict[str, Any])
+@router.get("/{name}/schema", response_model=dict[str, Any], responses=error_responses(404))
 async def generator_schema(name: str) -> dict[str, Any]:
     """The JSON schema of a generator's params; 404 for an unknown name."""
     found = jd.generator_catalog().get(name)

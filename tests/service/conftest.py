@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 
-from juniper_data_service.app import create_app
+from juniper_data_service.app import create_app, uvicorn_options
 from juniper_data_service.settings import Settings
 
 API_KEY = "test-key-0123456789"
@@ -32,9 +36,8 @@ class LiveServer:
         self.settings = settings
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning", access_log=False
-        )
+        options = {**uvicorn_options(settings), "log_level": "warning"}
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, **options)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
@@ -128,3 +131,55 @@ def unique() -> Callable[..., dict[str, Any]]:
 @pytest.fixture
 def cascor_params() -> dict[str, Any]:
     return dict(CASCOR_SPIRAL)
+
+
+class ServerProcess:
+    """``python -m juniper_data_service`` in a process of its own (what ``juniper-data serve``
+    runs), on a free port: for tests of the server's own settings and of crashes."""
+
+    def __init__(self, storage: Path, **env: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.storage = storage
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("JUNIPER_DATA_")}
+        environ.update(
+            JUNIPER_DATA_PORT=str(self.port),
+            JUNIPER_DATA_STORAGE_PATH=str(storage),
+            JUNIPER_DATA_WARM_KERNELS="false",
+            JUNIPER_DATA_LOG_LEVEL="WARNING",
+            **env,
+        )
+        self.process = subprocess.Popen([sys.executable, "-m", "juniper_data_service"], env=environ)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/v1/health/live", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        self.process.kill()
+        raise RuntimeError("the server process did not start")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., int]]:
+    """``served(**JUNIPER_DATA_env)`` starts a server process and returns its port."""
+    started: list[ServerProcess] = []
+
+    def start(**env: str) -> int:
+        server = ServerProcess(tmp_path_factory.mktemp("served"), **env)
+        started.append(server)
+        return server.port
+
+    yield start
+    for server in started:
+        server.stop()

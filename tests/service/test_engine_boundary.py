@@ -15,7 +15,12 @@ import pytest
 
 SERVICE = Path(__file__).resolve().parents[2] / "juniper_data_service"
 #: The engine modules the service may import, each promising what its ``__all__`` lists.
-PUBLIC_MODULES = ("juniper_data_core", "juniper_data_core.formats", "juniper_data_core.cli")
+PUBLIC_MODULES = (
+    "juniper_data_core",
+    "juniper_data_core.formats",
+    "juniper_data_core.dask",
+    "juniper_data_core.cli",
+)
 #: What ``juniper_data_core.cli`` offers the commands of other packages.
 CLI_PUBLIC = ("COMMANDS_GROUP", "CommandLineError")
 
