@@ -71,9 +71,10 @@ class ExportJobs:
             if self._client is None:
                 try:
                     self._client = connect(str(self.scheduler), timeout=CONNECT_SECONDS)
-                except OSError as err:
+                except (OSError, ValueError) as err:
+                    # The operator's setting or the cluster is at fault, not the request: 503.
                     raise ExportsUnavailableError(
-                        f"cannot reach the Dask scheduler at {self.scheduler} ({SCHEDULER_HINT}): {err}"
+                        f"cannot reach the Dask scheduler at {self.scheduler!r} ({SCHEDULER_HINT}): {err}"
                     ) from None
             return self._client
 

@@ -20,6 +20,7 @@ from juniper_data_service.export_roots import ExportForbiddenError, ExportRoots
 from juniper_data_service.exports import ExportJobs, ExportsUnavailableError
 from juniper_data_service.lookup import find
 from juniper_data_service.responses import SafeJSONResponse
+from juniper_data_service.schemas import Text
 
 router = APIRouter(tags=["exports"])
 
@@ -40,7 +41,7 @@ class ExportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: Literal["parquet", "arrow"] = Field(default="parquet", description="Parquet, or Arrow IPC files")
-    url: Annotated[str, Field(min_length=1, max_length=4096)] = Field(
+    url: Annotated[Text, Field(min_length=1, max_length=4096)] = Field(
         description="Directory or URL inside JUNIPER_DATA_EXPORT_ROOTS (relative: under the first root)"
     )
     rows_per_file: Annotated[int, Field(ge=1, le=1 << 40)] | None = Field(

@@ -3,7 +3,10 @@
 A dataset is its recipe, so any file here can be dropped and rebuilt. Files are
 written to a temporary name, fsynced and renamed into place, so a reader sees a
 whole file or none. When the total passes ``max_bytes`` the least recently used
-files (by modification time, bumped on every hit) are removed.
+files (by modification time, bumped on every hit) are removed. The total is kept in memory
+(counted once at start, then by each write and removal), so a write costs no directory
+scan: listing and stat-ing every file per write made each create slower as datasets
+accumulated (Cascor's fresh-create loop fell from 59 to 31 pairs/s within a minute).
 
 :class:`BackgroundWriter` fills an entry from a thread of its own, for artifacts teed
 into the cache while they stream: the stream never waits for the disk (nor for the
@@ -42,6 +45,7 @@ class ArtifactCache:
         self._publishing_lock = threading.Lock()
         for stale in root.glob(".tmp-*"):  # left by a crash mid-write
             stale.unlink(missing_ok=True)
+        self._total = self.total_bytes()
 
     def _path(self, key: str) -> Path:
         if "/" in key or key.startswith("."):
@@ -82,20 +86,31 @@ class ArtifactCache:
         """A file to write ``key`` into; published atomically when the block exits cleanly,
         discarded when it raises."""
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.root)
+        path = self._path(key)
         try:
             with os.fdopen(fd, "wb") as f:
                 yield f
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, self._path(key))
+                size = f.tell()
+            with self._lock:
+                replaced = _size(path)
+                os.replace(tmp, path)
+                self._total += size - replaced
+                over = self._total > self.max_bytes
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        self.evict()
+        if over:
+            self.evict()
 
     def remove(self, *keys: str) -> None:
         for key in keys:
-            self._path(key).unlink(missing_ok=True)
+            path = self._path(key)
+            with self._lock:
+                size = _size(path)
+                path.unlink(missing_ok=True)
+                self._total -= size
 
     def total_bytes(self) -> int:
         return sum(size for _, size, _ in self._files())
@@ -111,7 +126,8 @@ class ArtifactCache:
         return out
 
     def evict(self) -> list[str]:
-        """Remove least recently used files until the total fits; returns their keys."""
+        """Remove least recently used files until the total fits; returns their keys. The
+        directory is scanned here (the only place), which also corrects the kept total."""
         with self._lock:
             files = sorted(self._files())
             total = sum(size for _, size, _ in files)
@@ -122,7 +138,15 @@ class ArtifactCache:
                 path.unlink(missing_ok=True)
                 total -= size
                 gone.append(path.name)
+            self._total = total
         return gone
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 class BackgroundWriter:

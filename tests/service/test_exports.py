@@ -158,6 +158,7 @@ def spiral_id_here(api: httpx.Client) -> str:
         ({"url": ""}, "url"),
         ({}, "url"),
         ({"url": "x", "compression": "zstd"}, "compression"),
+        ({"url": "bad\ud800"}, "url"),
     ],
 )
 def test_bad_export_bodies_are_422_naming_the_field(
@@ -202,3 +203,15 @@ def test_without_a_scheduler_exports_are_503_saying_so(client: httpx.Client, spi
     assert "set JUNIPER_DATA_DASK_SCHEDULER" in r.json()["detail"]
     assert client.get(f"/v1/exports/{'0' * 32}").status_code == 503
     assert client.delete(f"/v1/exports/{'0' * 32}").status_code == 503
+
+
+def test_a_scheduler_setting_that_is_no_address_is_503_naming_it(
+    start_server: Callable[..., LiveServer], root: Path
+) -> None:
+    server = start_server(dask_scheduler="local:0", export_roots=[str(root)])
+    with httpx.Client(base_url=server.url, timeout=60) as api:
+        dataset_id, _ = _dataset(api, "xor", {"n_points_per_quadrant": 10, "seed": 27})
+        r = api.post(f"/v1/datasets/{dataset_id}/exports", json={"url": "never"})
+    assert r.status_code == 503
+    assert "cannot reach the Dask scheduler at 'local:0' (JUNIPER_DATA_DASK_SCHEDULER)" in r.json()["detail"]
+    assert not (root / "never").exists()
