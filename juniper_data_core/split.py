@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from juniper_data_core.rng.threefry import MASK32, stream_key, threefry2x32
+from juniper_data_core.rng.threefry import MASK32, stream_key, threefry2x32_host
 
 FEISTEL_ROUNDS = 4  # even: two rounds of each half
 # Random stream of the shuffle's round keys (see docs/reproducibility.md).
@@ -54,9 +54,7 @@ def make_permutation(n: int, seed: int) -> Permutation:
     low_bits = max(2, (n - 1).bit_length()) // 2
     high = max(1, -(-n // (1 << low_bits)))
     k0, k1 = stream_key(seed, PERM_STREAM)
-    rounds = np.arange(FEISTEL_ROUNDS, dtype=np.uint32)
-    words, _ = threefry2x32(np.uint32(k0), np.uint32(k1), rounds, np.zeros_like(rounds))
-    keys = tuple(int(w) for w in words)
+    keys = tuple(threefry2x32_host(k0, k1, r, 0)[0] for r in range(FEISTEL_ROUNDS))
     return Permutation(n=n, low_bits=low_bits, high=high, keys=keys)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from juniper_data_core.rng import normal_pair, stream_key, threefry2x32, uniform, uniform_open
+from juniper_data_core.rng.threefry import threefry2x32_host
 from juniper_data_core.split import PERM_STREAM
 
 KAT_FILE = Path(__file__).parent.parent / "data" / "threefry2x32_20_kat.txt"
@@ -91,6 +92,19 @@ def test_kat_file_has_the_published_vectors() -> None:
 def test_threefry_kat(backend: str, vector: Vector) -> None:
     # threefry2x32 takes the key first, then the counter.
     assert THREEFRY[backend](*vector.key, *vector.ctr) == vector.out
+
+
+@pytest.mark.parametrize("vector", KAT, ids=lambda v: f"ctr{v.ctr[0]:08x}")
+def test_threefry_host_kat(vector: Vector) -> None:
+    # The host path (Python ints) that derives stream keys and the shuffle's round keys.
+    assert threefry2x32_host(*vector.key, *vector.ctr) == vector.out
+
+
+def test_threefry_host_equals_the_array_path_on_random_words() -> None:
+    words = np.random.default_rng(3).integers(0, 2**32, size=(4, 5000), dtype=np.uint64).astype(np.uint32)
+    x0, x1 = threefry2x32(*words)
+    host = [threefry2x32_host(*(int(w) for w in words[:, i])) for i in range(words.shape[1])]
+    assert host == list(zip(x0.tolist(), x1.tolist(), strict=True))
 
 
 def test_threefry_kat_vectorised() -> None:
