@@ -102,9 +102,11 @@ def test_arrow_range_equals_rows_of_split(client: httpx.Client, spiral_id: str) 
     assert np.array_equal(X, full["X_test"][5:12])
 
 
-def test_range_offset_past_the_end_is_400(client: httpx.Client, spiral_id: str) -> None:
+def test_range_offset_past_the_end_is_422_on_offset(client: httpx.Client, spiral_id: str) -> None:
+    # 422 like every other bad query parameter (it was a 400 before the hardening issue).
     r = client.get(f"/v1/datasets/{spiral_id}/artifact", params={"split": "train", "offset": 10**6})
-    assert r.status_code == 400 and "offset" in r.json()["detail"]
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "offset"]
+    assert "offset must be in [0, 1600]" in r.json()["detail"][0]["msg"]
 
 
 def test_artifact_etag_and_304(client: httpx.Client, spiral_id: str) -> None:
