@@ -1,10 +1,11 @@
 """Every backend computes the same datasets (docs/reproducibility.md).
 
 ``BackendContract`` holds the generic checks; one subclass per backend only names
-it (NumPy random's test layout). Against the NumPy reference: labels, split
-membership and uniform-derived values bit for bit; floats that pass through
-transcendental functions within ``4 * spacing(max|a|)`` per array. On each backend:
-any chunking of any split gives the whole split bit for bit.
+it (NumPy random's test layout). ``AgreesWithNumpy`` compares a backend with the NumPy
+reference: labels, split membership and uniform-derived values bit for bit; floats that
+pass through transcendental functions within ``4 * spacing(max|a|)`` per array (NumPy
+itself is checked against frozen known answers instead, test_known_answers.py). On each
+backend: any chunking of any split gives the whole split bit for bit.
 """
 
 from __future__ import annotations
@@ -152,39 +153,6 @@ class BackendContract:
         assert int(results["mulhi"]) == 1  # floor(2**31 * 3 / 2**32)
         assert tuple(int(word) for word in results["counter"]) == (5, hi)
 
-    @pytest.mark.parametrize("case", ALL_CASES)
-    def test_labels_bit_identical_to_numpy(self, case: str) -> None:
-        got, ref = generated(case, self.backend), generated(case, "numpy")
-        for split in SPLITS:
-            assert got[f"y_{split}"].dtype == np.float32
-            np.testing.assert_array_equal(got[f"y_{split}"], ref[f"y_{split}"])
-
-    @pytest.mark.parametrize("case", ALL_CASES)
-    def test_split_membership_identical_to_numpy(self, case: str) -> None:
-        got, ref = generated(case, self.backend), generated(case, "numpy")
-        for split in ("train", "test"):
-            rows = source_rows(got["X_full"], got[f"X_{split}"])
-            np.testing.assert_array_equal(rows, source_rows(ref["X_full"], ref[f"X_{split}"]))
-
-    @pytest.mark.parametrize("case", ALL_CASES)
-    def test_floats_within_ulp_bound_of_numpy(self, case: str) -> None:
-        got, ref = generated(case, self.backend), generated(case, "numpy")
-        for split in SPLITS:
-            assert_within_ulps(got[f"X_{split}"], ref[f"X_{split}"])
-
-    @pytest.mark.parametrize("case", UNIFORM_CASES)
-    def test_uniform_values_bit_identical_to_numpy(self, case: str) -> None:
-        got, ref = generated(case, self.backend), generated(case, "numpy")
-        for split in SPLITS:
-            np.testing.assert_array_equal(got[f"X_{split}"], ref[f"X_{split}"])
-
-    def test_checkerboard_labels_at_cell_edges_identical_to_numpy(self) -> None:
-        for seed, row in EDGE_ROWS:
-            params = {**EDGE_PARAMS, "seed": seed}
-            got = jd.generate_rows("checkerboard", params, start=row, stop=row + 1, backend=self.backend)
-            ref = jd.generate_rows("checkerboard", params, start=row, stop=row + 1, backend="numpy")
-            np.testing.assert_array_equal(got[1], ref[1], err_msg=f"seed {seed}, row {row}")
-
     @pytest.mark.parametrize("split", SPLITS)
     @pytest.mark.parametrize("case", ALL_CASES)
     def test_chunks_equal_whole_split(self, case: str, split: str) -> None:
@@ -258,11 +226,51 @@ class BackendContract:
         assert ds.meta["backend"] == self.backend
 
 
+class AgreesWithNumpy:
+    """Checks of a backend against the NumPy reference. NumPy itself is not compared with
+    itself: its numbers are checked against the frozen known answers (test_known_answers.py)."""
+
+    backend: str
+
+    @pytest.mark.parametrize("case", ALL_CASES)
+    def test_labels_bit_identical_to_numpy(self, case: str) -> None:
+        got, ref = generated(case, self.backend), generated(case, "numpy")
+        for split in SPLITS:
+            assert got[f"y_{split}"].dtype == np.float32
+            np.testing.assert_array_equal(got[f"y_{split}"], ref[f"y_{split}"])
+
+    @pytest.mark.parametrize("case", ALL_CASES)
+    def test_split_membership_identical_to_numpy(self, case: str) -> None:
+        got, ref = generated(case, self.backend), generated(case, "numpy")
+        for split in ("train", "test"):
+            rows = source_rows(got["X_full"], got[f"X_{split}"])
+            np.testing.assert_array_equal(rows, source_rows(ref["X_full"], ref[f"X_{split}"]))
+
+    @pytest.mark.parametrize("case", ALL_CASES)
+    def test_floats_within_ulp_bound_of_numpy(self, case: str) -> None:
+        got, ref = generated(case, self.backend), generated(case, "numpy")
+        for split in SPLITS:
+            assert_within_ulps(got[f"X_{split}"], ref[f"X_{split}"])
+
+    @pytest.mark.parametrize("case", UNIFORM_CASES)
+    def test_uniform_values_bit_identical_to_numpy(self, case: str) -> None:
+        got, ref = generated(case, self.backend), generated(case, "numpy")
+        for split in SPLITS:
+            np.testing.assert_array_equal(got[f"X_{split}"], ref[f"X_{split}"])
+
+    def test_checkerboard_labels_at_cell_edges_identical_to_numpy(self) -> None:
+        for seed, row in EDGE_ROWS:
+            params = {**EDGE_PARAMS, "seed": seed}
+            got = jd.generate_rows("checkerboard", params, start=row, stop=row + 1, backend=self.backend)
+            ref = jd.generate_rows("checkerboard", params, start=row, stop=row + 1, backend="numpy")
+            np.testing.assert_array_equal(got[1], ref[1], err_msg=f"seed {seed}, row {row}")
+
+
 class TestNumpy(BackendContract):
     backend = "numpy"
 
 
-class TestNumba(BackendContract):
+class TestNumba(AgreesWithNumpy, BackendContract):
     backend = "numba"
 
     def test_thread_count_does_not_change_bits(self) -> None:
@@ -279,7 +287,7 @@ class TestNumba(BackendContract):
             np.testing.assert_array_equal(one[key], value)
 
 
-class TestJax(BackendContract):
+class TestJax(AgreesWithNumpy, BackendContract):
     backend = "jax"
 
     def test_products_and_quotients_rounded_as_on_numpy(self) -> None:
@@ -332,7 +340,7 @@ class TestJax(BackendContract):
 
 
 @pytest.mark.gpu
-class TestCupy(BackendContract):
+class TestCupy(AgreesWithNumpy, BackendContract):
     backend = "cupy"
 
 

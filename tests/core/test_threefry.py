@@ -250,7 +250,8 @@ def test_stream_key_distinct_for_distinct_streams() -> None:
 def test_stream_key_distinct_for_distinct_seeds() -> None:
     seeds = [*range(1000), 2**32, 2**32 + 1, 2**53 - 1, 2**63 - 1]
     assert len({stream_key(s, 0) for s in seeds}) == len(seeds)
-    assert stream_key(7, 3) == stream_key(7, 3)
+    # Frozen on purpose: these words key stream 3 of every 2.0.0 dataset of seed 7.
+    assert stream_key(7, 3) == (1064770834, 1462358133)
 
 
 @pytest.mark.parametrize("seed", [-1, 2**64])
