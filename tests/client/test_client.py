@@ -198,17 +198,14 @@ def test_health_check(client: JuniperDataClient) -> None:
 
 def test_is_ready_and_wait_for_ready(client: JuniperDataClient) -> None:
     assert client.is_ready() is True
-    started = time.monotonic()
     assert client.wait_for_ready(timeout=5, poll_interval=0.1) is True
-    assert time.monotonic() - started < 2
 
 
 def test_not_ready_when_unreachable() -> None:
     with JuniperDataClient(refused_url(), timeout=1) as client:
         assert client.is_ready() is False
-        started = time.monotonic()
+        # It gives up (False, not a hang or an error); the per-test timeout bounds the wait.
         assert client.wait_for_ready(timeout=0.5, poll_interval=0.1) is False
-        assert time.monotonic() - started < 2
 
 
 def test_connection_refused_raises_connection_error() -> None:
@@ -571,11 +568,12 @@ def test_context_manager_closes_the_session(service: Any) -> None:
 
 def test_timeout_raises_timeout_error(stub: Any) -> None:
     stub.script("GET", "/v1/health", {"delay": 2.0})
-    with JuniperDataClient(stub.url, timeout=0.3, retries=0) as client:
-        started = time.monotonic()
-        with pytest.raises(JuniperDataTimeoutError):
-            client.health_check()
-    assert time.monotonic() - started < 1.5
+    with (
+        JuniperDataClient(stub.url, timeout=0.3, retries=0) as client,
+        pytest.raises(JuniperDataTimeoutError),
+    ):
+        # The stub answers after 2 s: a client that ignored its 0.3 s timeout would get the answer.
+        client.health_check()
 
 
 def test_get_is_retried_after_503(stub: Any) -> None:
