@@ -74,8 +74,6 @@ def measure(generator: str, n: int, backend: str) -> dict:
 def test_peak_memory(benchmark, enabled: bool, backend: str, n_rows: int) -> None:
     if enabled and n_rows < 1_000_000:
         pytest.skip("peak memory is measured at large sizes only")
-    if not enabled and backend != "numpy":
-        pytest.skip("correctness mode: the numpy backend only (no compilation in a subprocess)")
     benchmark.group = f"memory-{size_label(n_rows)}"
     out = benchmark.pedantic(lambda: measure("spiral", n_rows, backend), rounds=1, iterations=1)
     benchmark.extra_info.update(
