@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import http.client
 import io
-import socket
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -317,16 +317,21 @@ def test_a_json_body_that_is_not_utf8_is_422(client: httpx.Client, encoding: str
 
 
 def _idle_connection_open_after(port: int, seconds: float) -> bool:
-    request = b"GET /v1/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(request)
-        assert b"200 OK" in s.recv(65536)
+    """True when a kept-alive connection, idle for ``seconds``, still serves a request."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/v1/health/live")
+        assert conn.getresponse().read() and conn.sock is not None
+        first = conn.sock
         time.sleep(seconds)
-        try:
-            s.sendall(request)
-            return b"200 OK" in s.recv(65536)
-        except OSError:
-            return False
+        conn.request("GET", "/v1/health/live")
+        response = conn.getresponse()
+        response.read()
+        return response.status == 200 and conn.sock is first  # the same connection, not a new one
+    except (http.client.HTTPException, ConnectionError):
+        return False
+    finally:
+        conn.close()
 
 
 def test_keep_alive_is_a_setting(served: Callable[..., Any]) -> None:
