@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import numpy as np
+
+import juniper_data_core as jd
 
 Create = Callable[..., httpx.Response]
 Params = Callable[..., dict[str, Any]]
@@ -229,6 +233,11 @@ def test_access_counts_downloads(client: httpx.Client, create: Create, unique: P
 def test_persist_false_still_serves_the_artifact(
     client: httpx.Client, create: Create, unique: Params
 ) -> None:
-    dataset_id = create("xor", unique(), persist=False).json()["dataset_id"]
+    params = unique()
+    dataset_id = create("xor", params, persist=False).json()["dataset_id"]
     r = client.get(f"/v1/datasets/{dataset_id}/artifact")
-    assert r.status_code == 200 and r.content[:2] == b"PK"
+    assert r.status_code == 200
+    expected = jd.generate("xor", params).arrays
+    with np.load(io.BytesIO(r.content), allow_pickle=False) as npz:
+        for name, array in expected.items():
+            np.testing.assert_array_equal(npz[name], array, err_msg=name)

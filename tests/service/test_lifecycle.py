@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -47,7 +49,10 @@ def test_restart_keeps_datasets(start_server: Callable[..., Any], tmp_path: Path
     second = start_server(storage_path=tmp_path)
     meta = httpx.get(f"{second.url}/v1/datasets/{dataset_id}").json()
     assert meta["tags"] == ["kept"] and meta["dataset_version"] == 1
-    assert httpx.get(f"{second.url}/v1/datasets/{dataset_id}/artifact").status_code == 200
+    artifact = httpx.get(f"{second.url}/v1/datasets/{dataset_id}/artifact")
+    with np.load(io.BytesIO(artifact.content), allow_pickle=False) as npz:
+        for name, array in jd.generate("xor", body["params"]).arrays.items():
+            np.testing.assert_array_equal(npz[name], array, err_msg=name)
 
 
 def test_artifact_over_row_budget_is_422(start_server: Callable[..., Any], tmp_path: Path) -> None:
@@ -62,6 +67,10 @@ def test_artifact_over_row_budget_is_422(start_server: Callable[..., Any], tmp_p
         f"{small.url}/v1/datasets/{dataset_id}/artifact", params={"split": "full", "limit": 50}
     )
     assert ranged.status_code == 200
+    X, y = jd.generate_rows("xor", body["params"], split="full", start=0, stop=50)
+    with np.load(io.BytesIO(ranged.content), allow_pickle=False) as npz:
+        np.testing.assert_array_equal(npz["X_full"], X)
+        np.testing.assert_array_equal(npz["y_full"], y)
 
 
 def test_reaper_removes_expired(start_server: Callable[..., Any]) -> None:
