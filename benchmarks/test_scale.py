@@ -33,8 +33,8 @@ from benchmarks import scale_run
 from benchmarks.conftest import size_label
 from benchmarks.peers import engine_params
 from benchmarks.scale_run import PeakMemory, start_sampling, stop_sampling, warm_workers
+from juniper_data_core import dask as scale
 
-scale = pytest.importorskip("juniper_data_core.dask")
 pytest.importorskip("distributed")
 
 FILES = 16

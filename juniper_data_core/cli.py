@@ -5,6 +5,9 @@ points (the service adds ``serve``); see :func:`add_installed_commands`.
 
 ``juniper-data generate spiral -p n_spirals=3 -p noise=0.1 --format arrow -o spiral.arrow``
 
+``juniper-data generate spiral -p n_points_per_spiral=500000000 --format parquet -o DIR --dask local:2``
+writes partitioned files with a manifest on Dask (:mod:`juniper_data_core.dask`).
+
 A user's mistake (an unknown generator, option or backend, a bad parameter) prints one
 line ``error: ...`` on stderr and exits with code 2, never a traceback. typer and rich
 (the ``cli`` extra) are imported when :func:`main` runs, so this module imports without them.

@@ -175,8 +175,8 @@ class PartitionedExport:
         if not url:
             raise ParamsError("url must name a directory or an fsspec URL", [("url", "empty")])
         n = row_range(recipe, split).n_rows
-        rows = default_rows_per_file(recipe) if rows_per_file is None else rows_per_file
         least = -(-n // MAX_FILES)
+        rows = max(default_rows_per_file(recipe), least) if rows_per_file is None else rows_per_file
         if rows < max(1, least):
             raise ParamsError(
                 f"rows_per_file must be >= {max(1, least)} (at most {MAX_FILES} files for the "

@@ -176,13 +176,14 @@ def test_parquet_directory_reads_in_pyarrow_pandas_polars_and_datasets(tmp_path:
     # The directory itself: readers skip _manifest.json and read the files in name order.
     table = pads.dataset(str(tmp_path / "pq"), format="parquet").to_table()
     assert_bits_equal(_xy(table)[0], X_exp)
-    pd = pytest.importorskip("pandas")
+    import datasets
+    import pandas as pd
+    import polars as pl
+
     frame = pd.read_parquet(tmp_path / "pq")
     assert np.array_equal(frame["label"].to_numpy(), labels)
-    pl = pytest.importorskip("polars")
     polars_frame = pl.read_parquet(str(tmp_path / "pq" / "*.parquet"))
     assert_bits_equal(np.asarray(polars_frame["X"].to_list(), dtype=np.float32), X_exp)
-    datasets = pytest.importorskip("datasets")
     hf = datasets.load_dataset(
         "parquet",
         data_files=str(tmp_path / "pq" / "*.parquet"),
@@ -199,10 +200,11 @@ def test_arrow_files_read_in_pyarrow_pandas_and_polars(tmp_path: Path) -> None:
     X_exp, y_exp = jd.generate_rows(r, backend=result.manifest["files"][0]["backend"])
     table = pads.dataset(str(tmp_path / "ipc"), format="arrow").to_table()
     assert_bits_equal(_xy(table)[0], X_exp)
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+    import polars as pl
+
     first = pd.read_feather(tmp_path / "ipc" / "part-00000.arrow")
     assert np.array_equal(first["label"].to_numpy(), y_exp[:700].argmax(axis=1))
-    pl = pytest.importorskip("polars")
     assert pl.scan_ipc(str(tmp_path / "ipc" / "*.arrow")).collect().height == 2000
 
 
