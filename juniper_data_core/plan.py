@@ -12,6 +12,7 @@ for a :class:`~juniper_data_core.generators.base.Sequential` one. Everything abo
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
@@ -21,7 +22,7 @@ import numpy as np
 from juniper_data_core.backends.registry import get_backend, resolve_backend
 from juniper_data_core.errors import BackendUnavailableError
 from juniper_data_core.generators.base import Implementation, IndexPure, Sequential, Shape
-from juniper_data_core.generators.kernel import FloatArray, Task
+from juniper_data_core.generators.kernel import FloatArray, Kernel, Task
 from juniper_data_core.split import Permutation, make_permutation, split_sizes
 
 ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test", "X_full", "y_full")
@@ -66,15 +67,32 @@ class Plan(ABC):
 
 
 class KernelPlan(Plan):
-    """An index-pure version: the kernel, its constants and the shuffle, built once."""
+    """An index-pure version: the kernel, its constants and the shuffle, each built once, when
+    first needed (a create that finds its dataset stored asks only which backend runs it)."""
 
     sequential = False
 
     def __init__(self, shape: Shape, params: Any, impl: IndexPure) -> None:
         super().__init__(shape, params.train_ratio, params.test_ratio)
-        self.kernel, self.consts = impl.build(params)
+        self._params = params
+        self._impl = impl
         self.shuffle = bool(params.shuffle)
-        self.permutation: Permutation = make_permutation(shape.n_rows, params.rng_seed)
+
+    @functools.cached_property
+    def _built(self) -> tuple[Kernel, Any]:
+        return self._impl.build(self._params)
+
+    @property
+    def kernel(self) -> Kernel:
+        return self._built[0]
+
+    @property
+    def consts(self) -> Any:
+        return self._built[1]
+
+    @functools.cached_property
+    def permutation(self) -> Permutation:
+        return make_permutation(self.shape.n_rows, self._params.rng_seed)
 
     def backend_for(self, backend: str, n_rows: int) -> str:
         return resolve_backend(backend, n_rows)
