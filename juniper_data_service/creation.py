@@ -51,29 +51,31 @@ class Creator:
         """Store (or find) the dataset; returns its meta and the recipe's warnings."""
         ctx = self.ctx
         recipe = build_recipe(body)
-        check_budget("the dataset (its full NPZ)", recipe.n_rows("full"), npz_nbytes(recipe), ctx.settings)
+        size = npz_nbytes(recipe)  # the full NPZ's bytes, known before anything is computed
+        check_budget("the dataset (its full NPZ)", recipe.n_rows("full"), size, ctx.settings)
         backend = jd.backend_for(recipe, body.backend or ctx.settings.backend)
         async with ctx.locks.hold(recipe.dataset_id):
             found = await ctx.blocking(ctx.store.get, recipe.dataset_id, ctx.now())
             if found is not None:
                 meta = {**found.meta, "tags": body.tags, "ttl_seconds": body.ttl_seconds}
             else:
-                meta = await self._build(recipe, body, backend)
+                meta = await self._build(recipe, body, backend, size)
             entry, _ = await ctx.blocking(ctx.store.put, meta, persist=body.persist, now=ctx.now())
         return entry.meta, list(recipe.warnings)
 
-    async def _build(self, recipe: jd.Recipe, body: DatasetRequest, backend: str) -> Meta:
+    async def _build(self, recipe: jd.Recipe, body: DatasetRequest, backend: str, size: int) -> Meta:
         ctx = self.ctx
-        if npz_nbytes(recipe) <= EAGER_BYTES:
-            distribution, checksum = await ctx.blocking(self._generate_now, recipe, backend, body.persist)
+        if size <= EAGER_BYTES:
+            cache_it = body.persist and ctx.cache.fits(size)
+            distribution, checksum = await ctx.blocking(self._generate_now, recipe, backend, cache_it)
         else:
             distribution, checksum = await ctx.blocking(jd.class_distribution, recipe), None
         return new_meta(
             recipe, body, backend=backend, distribution=distribution, checksum=checksum, now=ctx.now()
         )
 
-    def _generate_now(self, recipe: jd.Recipe, backend: str, persist: bool) -> tuple[dict[str, int], str]:
-        """Generate the dataset, write its NPZ (to the cache when ``persist``); blocking."""
+    def _generate_now(self, recipe: jd.Recipe, backend: str, cache_it: bool) -> tuple[dict[str, int], str]:
+        """Generate the dataset and hash its NPZ, writing it to the cache when ``cache_it``; blocking."""
         t0 = time.perf_counter()
         dataset = jd.generate(recipe, backend=backend)
         seconds = time.perf_counter() - t0
@@ -84,7 +86,7 @@ class Creator:
         metrics.rows_generated.labels(generator=recipe.generator).inc(recipe.shape.n_rows)
         digest = hashlib.sha256()
         cache = self.ctx.cache
-        if persist and cache.fits(npz_nbytes(recipe)):
+        if cache_it:
             with cache.writer(cache_key(recipe.dataset_id)) as f:
                 for chunk in iter_npz(dataset):
                     digest.update(chunk)
