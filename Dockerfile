@@ -18,9 +18,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY --from=builder /wheels /tmp/wheels
+# The second install adds the stores several replicas share (JUNIPER_DATA_STORAGE=postgres|redis,
+# JUNIPER_DATA_BLOB_URL=s3://...; compose.yaml's "replicas" profile).
 RUN set -eux; \
     wheel="$(ls /tmp/wheels/juniper_data-*.whl)"; \
     python -m pip install "${wheel}[service,cpu]"; \
+    python -m pip install "${wheel}[postgres,redis,blobs]"; \
     rm -rf /tmp/wheels; \
     groupadd --system --gid 10001 juniper; \
     useradd --system --uid 10001 --gid juniper --home-dir /nonexistent --no-create-home \

@@ -38,6 +38,13 @@ def engine_params(generator: str, n: int) -> dict[str, Any]:
     return REGISTRY[generator].example("default", n, seed=42)
 
 
+def row_multiset(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """The rows of ``(X, Y)`` as one sorted structured array: equal for two pairs of arrays
+    exactly when they hold the same rows, each as often, in any order (a split's check)."""
+    both = np.ascontiguousarray(np.hstack([X, Y]))
+    return np.sort(both.view([("", both.dtype)] * both.shape[1]).ravel())
+
+
 # ---- scikit-learn peers ---------------------------------------------------------
 
 

@@ -8,10 +8,17 @@ Groups (pytest-benchmark puts the peers of test_peers.py in the same groups):
   (each row computed at its shuffled position);
 - ``write-<size>``: the writers alone, ``write_npz``/``write_arrow`` of a generated
   Dataset into a sink that counts bytes (skipped until the writers exist).
+
+Values, not only shapes, are checked at sizes up to 1e5 rows (all of the correctness mode;
+the reference costs as much as the benchmark): every backend against the NumPy backend (the
+reference: labels and train/test membership exactly, X within the 4-ulp bound of
+docs/reproducibility.md), the train and test rows against the full rows (a partition of
+them, whatever the shuffle), and ``generate_rows`` against ``generate`` (another path).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 
 import numpy as np
@@ -19,7 +26,7 @@ import pytest
 
 import juniper_data_core as jd
 from benchmarks.conftest import size_label
-from benchmarks.peers import ROW_BYTES, MemorySink, engine_params
+from benchmarks.peers import ROW_BYTES, MemorySink, engine_params, row_multiset
 
 GENERATORS = ("spiral", "xor", "gaussian", "circles", "checkerboard", "moon")
 
@@ -31,6 +38,43 @@ def _check_xy(X: np.ndarray, Y: np.ndarray, n: int) -> None:
     head = Y[:1000]
     assert np.all(head.sum(axis=1) == 1.0)
     assert np.isfinite(X[:1000]).all()
+
+
+# Values are compared up to this size (a reference costs as much as the benchmark).
+CHECKED_ROWS = 100_000
+# docs/reproducibility.md: backends agree within 4 ulp of the largest magnitude compared.
+ULP_BOUND = 4
+
+
+@functools.lru_cache(maxsize=8)
+def _reference(generator: str, n_rows: int) -> dict[str, np.ndarray]:
+    """The NumPy backend's contract dataset (the reference every backend is held to)."""
+    return jd.generate(jd.recipe(generator, engine_params(generator, n_rows)), backend="numpy").arrays
+
+
+def _assert_close(got: np.ndarray, want: np.ndarray, backend: str, name: str) -> None:
+    """Exact on NumPy; elsewhere within ``ULP_BOUND`` ulp of the largest value."""
+    if backend == "numpy":
+        np.testing.assert_array_equal(got, want, err_msg=name)
+        return
+    bound = ULP_BOUND * np.spacing(np.max(np.abs(want)))
+    assert np.max(np.abs(got.astype(np.float64) - want)) <= bound, name
+
+
+def _assert_matches(arrays: dict[str, np.ndarray], ref: dict[str, np.ndarray], backend: str) -> None:
+    """Labels (so membership of each class) exactly, X within the bound."""
+    for name, array in arrays.items():
+        if name.startswith("y"):
+            np.testing.assert_array_equal(array, ref[name], err_msg=name)
+        else:
+            _assert_close(array, ref[name], backend, name)
+
+
+def _assert_partition(a: dict[str, np.ndarray], n_train: int) -> None:
+    """Train and test are the full rows, each once, and shuffled (not the first n_train in order)."""
+    split = row_multiset(np.vstack([a["X_train"], a["X_test"]]), np.vstack([a["y_train"], a["y_test"]]))
+    np.testing.assert_array_equal(split, row_multiset(a["X_full"], a["y_full"]))
+    assert not np.array_equal(a["X_train"], a["X_full"][:n_train])
 
 
 @pytest.mark.parametrize("generator", GENERATORS)
@@ -58,6 +102,10 @@ def test_contract(run, generator: str, backend: str, n_rows: int) -> None:
     np.testing.assert_array_equal(
         a["y_train"].sum(0) + a["y_test"].sum(0), a["y_full"].sum(0, dtype=np.float32)
     )
+    if n_rows <= CHECKED_ROWS:
+        _assert_partition(a, n_train)
+        if backend != "numpy":
+            _assert_matches(a, _reference(generator, n_rows), backend)
 
 
 @pytest.mark.parametrize("generator", GENERATORS)
@@ -77,6 +125,9 @@ def test_full(run, generator: str, backend: str, n_rows: int) -> None:
     _check_xy(X, Y, n)
     # Generation order: class blocks in sequence, so the first row is class 0.
     assert Y[0, 0] == 1.0 or generator in ("xor", "checkerboard")
+    if n_rows <= CHECKED_ROWS:
+        # Rows alone (generate_rows) against the whole dataset (generate) on the reference.
+        _assert_matches({"X_full": X, "y_full": Y}, _reference(generator, n_rows), backend)
 
 
 @pytest.mark.parametrize("generator", GENERATORS)
@@ -103,6 +154,10 @@ def test_split(run, generator: str, backend: str, n_rows: int) -> None:
     )
     _check_xy(X_train, y_train, n_train)
     _check_xy(X_test, y_test, n_test)
+    if n_rows <= CHECKED_ROWS:
+        # Each row computed at its shuffled position: the rows generate() gathers.
+        got = {"X_train": X_train, "y_train": y_train, "X_test": X_test, "y_test": y_test}
+        _assert_matches(got, _reference(generator, n_rows), backend)
 
 
 def _writer(fmt: str):  # type: ignore[no-untyped-def]

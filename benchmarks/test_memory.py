@@ -3,9 +3,12 @@
 Measured in a fresh subprocess (after a tiny warm-up generation, so compilation is
 not counted), two ways: the tracemalloc peak (NumPy's allocations are traced; JAX's
 device buffers are not) and the growth of the resident set's high-water mark
-(``VmHWM``, reset through ``/proc/self/clear_refs`` where the kernel allows). Target:
-peak <= 1.5 x the bytes returned. The figures go to ``extra_info``; the timing of this
-benchmark (a whole subprocess) means nothing.
+(``VmHWM``, reset through ``/proc/self/clear_refs`` where the kernel allows). Target,
+asserted: peak <= 1.5 x the bytes returned, by both measures (tracemalloc's on the
+backends whose buffers it sees). The target is about large datasets, where the arrays
+dwarf the fixed-size chunk buffers (at 1e5 rows the NumPy backend's peak is about 2.3x):
+sizes under 1e6 rows are measured at 1e6. The figures go to ``extra_info``; the timing of
+this benchmark (a whole subprocess) means nothing.
 """
 
 from __future__ import annotations
@@ -71,13 +74,22 @@ def measure(generator: str, n: int, backend: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+TARGET = 1.5  # peak memory / bytes returned (docs/benchmarks.md)
+MIN_ROWS = 1_000_000  # below this, fixed chunk buffers, not the arrays, set the peak
+
+
 def test_peak_memory(benchmark, enabled: bool, backend: str, n_rows: int) -> None:
-    if enabled and n_rows < 1_000_000:
+    if enabled and n_rows < MIN_ROWS:
         pytest.skip("peak memory is measured at large sizes only")
+    n_rows = max(n_rows, MIN_ROWS)  # the correctness mode's 1e3 rows: measured at 1e6
     benchmark.group = f"memory-{size_label(n_rows)}"
     out = benchmark.pedantic(lambda: measure("spiral", n_rows, backend), rounds=1, iterations=1)
     benchmark.extra_info.update(
         n_rows=n_rows, role="memory", kind="memory", generator="spiral", backend=backend, **out
     )
-    assert out["array_bytes"] == 2 * n_rows * 16
-    assert out["tracemalloc_peak"] >= out["array_bytes"] or backend == "jax"
+    array_bytes = out["array_bytes"]
+    assert array_bytes == 2 * n_rows * 16
+    if backend != "jax":  # JAX's buffers are not traced (its RSS growth counts them)
+        assert array_bytes <= out["tracemalloc_peak"] <= TARGET * array_bytes, out
+    if out["hwm_reset"]:  # else VmHWM holds the process's earlier peak, not this one's
+        assert out["rss_peak_growth"] <= TARGET * array_bytes, out

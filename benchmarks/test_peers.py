@@ -18,6 +18,7 @@ from benchmarks.peers import (
     MemorySink,
     engine_params,
     first_touch,
+    row_multiset,
     shuffled_split,
     sklearn_contract,
     sklearn_full,
@@ -28,8 +29,18 @@ from benchmarks.peers import (
     v1_split,
 )
 
+# Values are compared up to this size (as in test_engine.py).
+CHECKED_ROWS = 100_000
 # Bytes the engine writes in each kind of group (2 features + 2 classes, float32).
 KIND_BYTES = {"full": ROW_BYTES, "contract": 2 * ROW_BYTES, "split": ROW_BYTES}
+
+
+def _assert_partition(arrays: dict[str, np.ndarray]) -> None:
+    """A contract peer's train and test rows are its full rows, each once (values, not shapes)."""
+    split = row_multiset(
+        np.vstack([arrays["X_train"], arrays["X_test"]]), np.vstack([arrays["y_train"], arrays["y_test"]])
+    )
+    np.testing.assert_array_equal(split, row_multiset(arrays["X_full"], arrays["y_full"]))
 
 
 def _check(arrays: dict[str, np.ndarray], n: int) -> None:
@@ -74,6 +85,7 @@ def test_sklearn_contract(run, peer: str, n_rows: int) -> None:
     )
     _check(out, n_rows)
     assert len(out) == 6
+    _assert_partition(out)
 
 
 def test_v1_generation(run, n_rows: int) -> None:
@@ -87,6 +99,13 @@ def test_v1_generation(run, n_rows: int) -> None:
         bytes=n_rows * ROW_BYTES,
     )
     _check(out, n_rows)
+    if n_rows <= CHECKED_ROWS:
+        # The replica against the 1.0.0 pipeline of the engine (generate_v1), bit for bit.
+        from juniper_data_core.compat import generate_v1
+
+        ref = generate_v1("spiral", v1_spiral_params(n_rows), enforce_caps=False)
+        assert out["X_full"].tobytes() == ref["X_full"].tobytes()
+        assert out["y_full"].tobytes() == ref["y_full"].tobytes()
 
 
 def test_v1_pipeline(run, n_rows: int) -> None:
@@ -101,6 +120,11 @@ def test_v1_pipeline(run, n_rows: int) -> None:
     )
     _check(out, n_rows)
     assert len(out) == 6
+    _assert_partition(out)
+    if n_rows <= CHECKED_ROWS:
+        # The pipeline's full arrays against the replica of the earlier service's algorithm.
+        X, Y = v1_spiral_full(v1_spiral_params(n_rows))
+        assert out["X_full"].tobytes() == X.tobytes() and out["y_full"].tobytes() == Y.tobytes()
 
 
 @pytest.mark.parametrize("peer", ["np-permutation+take", "v1-split"])
@@ -118,6 +142,7 @@ def test_split_peer(run, peer: str, n_rows: int) -> None:
         bytes=n_rows * ROW_BYTES,
     )
     _check(out, n_rows)
+    _assert_partition({**out, "X_full": X, "y_full": Y})
 
 
 def test_savez_peer(run, n_rows: int) -> None:

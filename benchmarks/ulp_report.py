@@ -37,6 +37,7 @@ def cases(rows: int) -> dict[str, tuple[str, dict[str, Any]]]:
     return {
         f"{name}-{label}": (name, spec.example(label, rows, seed=seed))
         for seed, (name, spec) in enumerate(sorted(REGISTRY.items()), start=1)
+        if not spec.from_source
         for label in spec.example_labels
     }
 

@@ -12,12 +12,17 @@ NumPy and pydantic; every optional library is imported where it is used.
   (class counts from labels alone).
 - Write: :func:`write_npz`, :func:`write_arrow` (streamed; :mod:`juniper_data_core.formats`
   has the chunk iterators and sizes).
+- See: :func:`preview_png` (a recipe's scatter plot as PNG, sampled past 50,000 points),
+  :func:`scatter_png` (given points); :data:`PREVIEW_SIZE` (the pixel bounds of both).
+- Sources (data read, not generated): :mod:`juniper_data_core.sources` (its own
+  ``__all__``: source directories, readers, the import-root check, its errors).
 - Extend: :func:`register_generator` with a
   :class:`~juniper_data_core.generators.base.GeneratorSpec` (``docs/architecture.md``).
 """
 
 from __future__ import annotations
 
+from juniper_data_core import sources
 from juniper_data_core.backends.registry import available_backends
 from juniper_data_core.dataset import (
     Dataset,
@@ -28,6 +33,7 @@ from juniper_data_core.dataset import (
 )
 from juniper_data_core.errors import (
     BackendUnavailableError,
+    DataUnavailableError,
     JuniperDataError,
     MissingDependencyError,
     ParamsError,
@@ -37,14 +43,21 @@ from juniper_data_core.formats import write_arrow, write_npz
 from juniper_data_core.generators import catalog as generator_catalog
 from juniper_data_core.generators import register as register_generator
 from juniper_data_core.plan import ARRAY_NAMES
+from juniper_data_core.preview import MAX_SIZE as _PREVIEW_MAX
+from juniper_data_core.preview import MIN_SIZE as _PREVIEW_MIN
+from juniper_data_core.preview import preview_png, scatter_png
 from juniper_data_core.recipe import SPLITS, Recipe, recipe
 
 __version__ = "0.1.0"
+#: ``(min, max)`` pixels of a preview's width and height.
+PREVIEW_SIZE = (_PREVIEW_MIN, _PREVIEW_MAX)
 
 __all__ = [
     "ARRAY_NAMES",
+    "PREVIEW_SIZE",
     "SPLITS",
     "BackendUnavailableError",
+    "DataUnavailableError",
     "Dataset",
     "JuniperDataError",
     "MissingDependencyError",
@@ -58,8 +71,11 @@ __all__ = [
     "generate",
     "generate_rows",
     "generator_catalog",
+    "preview_png",
     "recipe",
     "register_generator",
+    "sources",
+    "scatter_png",
     "write_arrow",
     "write_npz",
 ]

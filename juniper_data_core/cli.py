@@ -1,4 +1,4 @@
-"""The ``juniper-data`` command line: generate artifacts, list backends and generators.
+"""The ``juniper-data`` command line: generate artifacts, plot them, list backends and generators.
 
 Other installed packages add commands through the ``juniper_data.commands`` entry
 points (the service adds ``serve``); see :func:`add_installed_commands`.
@@ -7,6 +7,9 @@ points (the service adds ``serve``); see :func:`add_installed_commands`.
 
 ``juniper-data generate spiral -p n_points_per_spiral=500000000 --format parquet -o DIR --dask local:2``
 writes partitioned files with a manifest on Dask (:mod:`juniper_data_core.dask`).
+
+``juniper-data plot spiral -p seed=1 -o spiral.png`` (or ``plot data.npz``) draws a scatter plot
+(:mod:`juniper_data_core.preview`).
 
 A user's mistake (an unknown generator, option or backend, a bad parameter) prints one
 line ``error: ...`` on stderr and exits with code 2, never a traceback. typer and rich
@@ -295,6 +298,94 @@ def add_installed_commands(app: "typer.Typer") -> None:
             raise CommandLineError("the HTTP service is not installed; pip install 'juniper-data[service]'")
 
 
+# --------------------------------------------------------------------------- plot
+
+
+def _points_of_file(path: str, split: Split) -> "tuple[Any, Any]":
+    """``(X, labels)`` of ``split`` in an NPZ (``X_<split>``, ``y_<split>``) or an Arrow IPC
+    stream or file (columns ``X`` and ``label``, as written by ``generate``)."""
+    import numpy as np
+
+    if path.endswith(".npz"):
+        with np.load(path, allow_pickle=False) as npz:
+            names = (f"X_{split.value}", f"y_{split.value}")
+            if not all(name in npz.files for name in names):
+                raise CommandLineError(
+                    f"{path} has no {names[0]}/{names[1]}; it holds {', '.join(npz.files)}"
+                )
+            X, y = npz[names[0]], npz[names[1]]
+        return X, y.argmax(axis=1) if y.ndim == 2 else y
+    try:
+        import pyarrow as pa
+    except ImportError as err:
+        raise CommandLineError(f"reading Arrow files needs pyarrow ({err}); pip install pyarrow") from None
+    try:
+        with pa.memory_map(path) as source:
+            try:
+                table = pa.ipc.open_stream(source).read_all()
+            except pa.ArrowInvalid:
+                table = pa.ipc.open_file(source).read_all()
+    except pa.ArrowInvalid:
+        raise CommandLineError(f"{path} is neither an NPZ nor an Arrow IPC stream or file") from None
+    if "X" not in table.column_names or "label" not in table.column_names:
+        raise CommandLineError(f"{path} has no X and label columns (it has {', '.join(table.column_names)})")
+    X = np.asarray(table.column("X").combine_chunks().flatten()).reshape(table.num_rows, -1)
+    return X, np.asarray(table.column("label"))
+
+
+def _plot_recipe(source: str, params: dict[str, Any], version: str | None) -> "Recipe":
+    """A recipe from a JSON file or text (``{"generator", "params", "version"}``) or a name."""
+    from juniper_data_core.recipe import recipe as make_recipe
+
+    text = source
+    if source.endswith(".json"):
+        with open(source, encoding="utf-8") as f:
+            text = f.read()
+    if text.lstrip().startswith("{"):
+        try:
+            body = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise CommandLineError(f"the recipe is not valid JSON: {err}") from None
+        if not isinstance(body, dict) or "generator" not in body:
+            raise CommandLineError('a recipe is {"generator": NAME, "params": {...}, "version": optional}')
+        merged = {**(body.get("params") or {}), **params}
+        return make_recipe(body["generator"], merged, version=version or body.get("version"))
+    return make_recipe(source, params, version=version)
+
+
+def plot_command(
+    source: str,
+    params: dict[str, Any],
+    *,
+    version: str | None,
+    output: str | None,
+    split: Split,
+    width: int,
+    height: int,
+    x: int,
+    y: int,
+    backend: str,
+) -> None:
+    """Write the scatter-plot PNG of a recipe (a generator name with ``-p``, a JSON recipe)
+    or of an NPZ or Arrow file to ``output`` (default ``<dataset_id or file stem>.png``)."""
+    from juniper_data_core.preview import preview_png, scatter_png
+
+    if os.path.isfile(source) and not source.endswith(".json"):
+        X, labels = _points_of_file(source, split)
+        png = scatter_png(X, labels, width=width, height=height, x=x, y=y)
+        target = output or os.path.splitext(os.path.basename(source))[0] + ".png"
+    else:
+        r = _plot_recipe(source, params, version)
+        png = preview_png(r, width=width, height=height, split=split.value, x=x, y=y, backend=backend)
+        target = output or f"{r.dataset_id}.png"
+    try:
+        with open(target, "wb") as f:
+            f.write(png)
+    except OSError as err:
+        raise OutputError(f"cannot write {target}: {err.strerror or err}") from None
+    print(f"{target}: {width}x{height} PNG, {len(png):,} bytes", file=sys.stderr)
+
+
 # --------------------------------------------------------------------------- typer app
 
 
@@ -357,6 +448,37 @@ def build_app() -> "typer.Typer":
             rows_per_file=rows_per_file,
         )  # fmt: skip
 
+    @app.command("plot")
+    def plot(
+        source: Annotated[
+            str,
+            typer.Argument(
+                help="A generator name (with -p), a JSON recipe (text or .json file: "
+                '{"generator", "params", "version"}), or an .npz or Arrow file.',
+                metavar="RECIPE_OR_FILE",
+            ),
+        ],
+        param: Annotated[
+            list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE for a recipe, repeatable.")
+        ] = None,
+        output: Annotated[
+            str | None, typer.Option("--output", "-o", help="PNG to write (default <id or stem>.png).")
+        ] = None,
+        split: Annotated[Split, typer.Option(help="Split to plot.")] = Split.full,
+        width: Annotated[int, typer.Option(help="Width in pixels (16..2048).")] = 512,
+        height: Annotated[int, typer.Option(help="Height in pixels (16..2048).")] = 512,
+        x: Annotated[int, typer.Option("--x", help="Feature column on the horizontal axis.")] = 0,
+        y: Annotated[int, typer.Option("--y", help="Feature column on the vertical axis.")] = 1,
+        version: Annotated[str | None, typer.Option(help="Generator version (default: the newest).")] = None,
+        backend: Annotated[str, typer.Option(help="auto, numpy, numba, jax or cupy.")] = "auto",
+    ) -> None:
+        """Draw a dataset as a scatter plot PNG coloured by class (up to 50,000 points;
+        larger splits are sampled), as the service's preview.png does."""
+        plot_command(
+            source, parse_params(param or ()), version=version, output=output, split=split,
+            width=width, height=height, x=x, y=y, backend=backend,
+        )  # fmt: skip
+
     @app.command("backends")
     def backends() -> None:
         """List the backends, whether each can run here, and its devices."""
@@ -367,6 +489,9 @@ def build_app() -> "typer.Typer":
         """List the generators, their versions and their parameters with defaults."""
         generators_command()
 
+    from juniper_data_core.fetch import register as register_fetch
+
+    register_fetch(app)
     add_installed_commands(app)
     return app
 

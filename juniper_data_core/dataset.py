@@ -42,7 +42,11 @@ class Dataset:
         """dataset_id, generator, generator_version, params, backend, sizes, class_distribution."""
         r = self.recipe
         y_full = self.arrays["y_full"]
-        counts = y_full.sum(axis=0, dtype=np.float64).astype(np.int64)
+        if y_full.shape[1] == 1:
+            # Labels as one column of class indices (``one_hot_labels=false``): the plan counts them.
+            counts = r.plan.class_counts()
+        else:
+            counts = y_full.sum(axis=0, dtype=np.float64).astype(np.int64)
         n_train, n_test = len(self.arrays["X_train"]), len(self.arrays["X_test"])
         return {
             "dataset_id": r.dataset_id,
@@ -53,10 +57,12 @@ class Dataset:
             "n_samples": n_train + n_test,
             "n_full": len(y_full),
             "n_features": int(self.arrays["X_full"].shape[1]),
-            "n_classes": int(y_full.shape[1]),
+            "n_classes": len(counts),
             "n_train": n_train,
             "n_test": n_test,
             "class_distribution": {str(k): int(v) for k, v in enumerate(counts)},
+            # A source's id, label mapping and normalisation statistics; nothing when generated.
+            **r.plan.extra_meta(),
         }
 
     def __repr__(self) -> str:

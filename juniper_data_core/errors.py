@@ -37,3 +37,9 @@ class BackendUnavailableError(JuniperDataError, RuntimeError):
 
 class MissingDependencyError(JuniperDataError, ImportError):
     """An optional library a generator or writer needs is not installed."""
+
+
+class DataUnavailableError(JuniperDataError, RuntimeError):
+    """Data a recipe reads is not on this machine (e.g. MNIST's files not fetched yet): the
+    request is fine, the server is not ready for it (the service answers 503); the message
+    says how to get the data."""

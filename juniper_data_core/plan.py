@@ -6,7 +6,8 @@ permutation) so that a writer streaming thousands of batches builds them once, n
 per batch. It is the one place where a version's implementation record is turned
 into behaviour: :class:`KernelPlan` for an
 :class:`~juniper_data_core.generators.base.IndexPure` version, :class:`SequentialPlan`
-for a :class:`~juniper_data_core.generators.base.Sequential` one. Everything above it
+for a :class:`~juniper_data_core.generators.base.Sequential` one, :class:`TablePlan`
+for a :class:`~juniper_data_core.generators.base.FromTable` one (rows read from a source). Everything above it
 (generate, generate_rows, the writers, the service) asks the plan, never the version.
 """
 
@@ -21,9 +22,16 @@ import numpy as np
 
 from juniper_data_core.backends.registry import get_backend, resolve_backend
 from juniper_data_core.errors import BackendUnavailableError
-from juniper_data_core.generators.base import Implementation, IndexPure, Sequential, Shape
+from juniper_data_core.generators.base import (
+    FromTable,
+    Implementation,
+    IndexPure,
+    Sequential,
+    Shape,
+    TableRows,
+)
 from juniper_data_core.generators.kernel import FloatArray, Kernel, Task
-from juniper_data_core.split import Permutation, make_permutation, split_sizes
+from juniper_data_core.split import Permutation, make_permutation, permute, split_sizes
 
 ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test", "X_full", "y_full")
 # Rows whose labels are counted at a time (class_counts): 8 bytes each.
@@ -64,6 +72,11 @@ class Plan(ABC):
     @abstractmethod
     def class_counts(self) -> np.ndarray[Any, np.dtype[np.int64]]:
         """Rows of each class in the full dataset (int64, length ``n_classes``)."""
+
+    def extra_meta(self) -> dict[str, Any]:
+        """What a dataset's meta adds beyond the recipe and its sizes (a source's id, label
+        mapping and normalisation statistics); nothing for a generated dataset."""
+        return {}
 
 
 class KernelPlan(Plan):
@@ -185,6 +198,109 @@ class SequentialPlan(Plan):
         return counts
 
 
+class TablePlan(Plan):
+    """A version whose rows are read from a table: the same keyed shuffle and split as a
+    kernel's, rows gathered from the table on the host (so every backend and every chunking
+    gives the same arrays), min-max statistics from the training rows when asked."""
+
+    sequential = False
+    #: Rows read at a time when statistics or class counts are computed.
+    STATS_BATCH = 1 << 18
+
+    def __init__(self, shape: Shape, params: Any, impl: FromTable, table: TableRows) -> None:
+        super().__init__(shape, params.train_ratio, params.test_ratio)
+        self._params = params
+        self.table = table
+        self.shuffle = bool(params.shuffle)
+
+    @functools.cached_property
+    def permutation(self) -> Permutation:
+        return make_permutation(self.shape.n_rows, self._params.rng_seed)
+
+    def backend_for(self, backend: str, n_rows: int) -> str:
+        return resolve_backend(backend, n_rows)
+
+    def source_rows(self, split: str, start: int, stop: int) -> slice | np.ndarray[Any, np.dtype[np.int64]]:
+        """The table rows of positions ``[start, stop)`` of ``split``: a slice when contiguous."""
+        offset = self.n_train if split == "test" else 0
+        if split == "full" or not self.shuffle:
+            return slice(offset + start, offset + stop)
+        from juniper_data_core.backends.numpy import NAMESPACE
+
+        positions = np.arange(offset + start, offset + stop, dtype=np.int64)
+        rows: np.ndarray[Any, np.dtype[np.int64]] = permute(NAMESPACE, positions, self.permutation)
+        return rows
+
+    @functools.cached_property
+    def scaling(
+        self,
+    ) -> tuple[np.ndarray[Any, np.dtype[np.float64]], np.ndarray[Any, np.dtype[np.float64]]] | None:
+        """``(minimum, range)`` per feature over the training rows (float64; a zero range is
+        1), or None when the table does not normalise. With no training rows, all rows."""
+        if not self.table.normalize:
+            return None
+        split, n = ("train", self.n_train) if self.n_train else ("full", self.shape.n_rows)
+        lo = np.full(self.shape.n_features, np.inf)
+        hi = np.full(self.shape.n_features, -np.inf)
+        for start in range(0, n, self.STATS_BATCH):
+            X = self.table.features(self.source_rows(split, start, min(n, start + self.STATS_BATCH)))
+            if len(X):
+                lo = np.minimum(lo, X.min(axis=0))
+                hi = np.maximum(hi, X.max(axis=0))
+        if n == 0:
+            lo, hi = np.zeros_like(lo), np.ones_like(hi)
+        span = hi - lo
+        span[span == 0] = 1.0
+        return lo, span
+
+    def rows(
+        self, backend: str, split: str, start: int, stop: int, features: bool = True, labels: bool = True
+    ) -> tuple[FloatArray, FloatArray]:
+        rows = self.source_rows(split, start, stop)
+        n = stop - start
+        if features:
+            X = self.table.features(rows)
+            if self.scaling is not None:
+                lo, span = self.scaling
+                X = ((X - lo) / span).astype(np.float32)
+        else:
+            X = np.empty((n, 0), np.float32)
+        y = self._encode(self.table.labels(rows)) if labels else np.empty((n, 0), np.float32)
+        return X, y
+
+    def _encode(self, classes: np.ndarray[Any, np.dtype[np.int64]]) -> FloatArray:
+        if not self.table.one_hot:
+            return classes.astype(np.float32).reshape(-1, 1)
+        y = np.zeros((len(classes), self.shape.n_classes), np.float32)
+        y[np.arange(len(classes)), classes] = 1.0
+        return y
+
+    def arrays(self, backend: str) -> dict[str, FloatArray]:
+        parts = [self.rows(backend, s, 0, self.n_rows(s)) for s in ("train", "test", "full")]
+        (X_train, y_train), (X_test, y_test), (X_full, y_full) = parts
+        return dict(zip(ARRAY_NAMES, (X_train, y_train, X_test, y_test, X_full, y_full), strict=True))
+
+    def class_counts(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        n, k = self.shape.n_rows, self.table.n_classes
+        total = np.zeros(k, np.int64)
+        for start in range(0, n, self.STATS_BATCH):
+            labels = self.table.labels(slice(start, min(n, start + self.STATS_BATCH)))
+            total += np.bincount(labels, minlength=k)[:k]
+        return total
+
+    def extra_meta(self) -> dict[str, Any]:
+        meta = dict(self.table.meta())
+        if self.scaling is not None:
+            lo, span = self.scaling
+            meta["normalization"] = {
+                "method": "minmax",
+                "fitted_on": "train" if self.n_train else "full",
+                "minimum": [float(v) for v in lo],
+                "range": [float(v) for v in span],
+            }
+        return meta
+
+
 def compile_plan(
     shape: Shape, model: Any, params: Mapping[str, Any], impl: Implementation, version: str
 ) -> Plan:
@@ -192,4 +308,6 @@ def compile_plan(
     canonical dict (both with the seed set), ``impl`` its version's record."""
     if isinstance(impl, IndexPure):
         return KernelPlan(shape, model, impl)
+    if isinstance(impl, FromTable):
+        return TablePlan(shape, model, impl, impl.open(model))
     return SequentialPlan(shape, params, impl, version)

@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from pydantic import ValidationError
 from starlette.middleware.cors import CORSMiddleware
 
 import juniper_data_core as jd
@@ -33,9 +34,17 @@ from juniper_data_service.responses import SafeJSONResponse
 from juniper_data_service.route_templates import RouteTemplates
 from juniper_data_service.routes import api_routers
 from juniper_data_service.routes import metrics as metrics_route
+from juniper_data_service.routes import web as web_route
 from juniper_data_service.security import ApiKeys, Guard, GuardMiddleware, RateLimiter
 from juniper_data_service.settings import Settings
-from juniper_data_service.storage import ArtifactCache, DatasetStore, SqliteStore
+from juniper_data_service.sources import SourceStore
+from juniper_data_service.storage import (
+    ArtifactCache,
+    DatasetStore,
+    StoreUnavailableError,
+    open_blobs,
+    open_store,
+)
 from juniper_data_service.warmup import KernelWarmup
 
 EXPOSED_HEADERS = [
@@ -50,17 +59,26 @@ EXPOSED_HEADERS = [
 
 
 def _context(settings: Settings, store: DatasetStore | None) -> ServiceContext:
-    store = store if store is not None else SqliteStore(settings.storage_path)
-    cache = ArtifactCache(settings.storage_path / "artifacts", settings.cache_max_bytes)
+    store = store if store is not None else open_store(settings)
+    blobs = open_blobs(settings)
+    cache = ArtifactCache(blobs, settings.cache_max_bytes, prefix="artifacts/")
     ctx_store = store
-    metrics = ServiceMetrics(__version__, lambda: ctx_store.count(ServiceContext.now()))
+    metrics = ServiceMetrics(__version__, lambda: ctx_store.count(ServiceContext.now()), cache)
     warmup = KernelWarmup(settings.backend if settings.warm_kernels else None)
-    return ServiceContext(settings=settings, store=store, cache=cache, metrics=metrics, warmup=warmup)
+    return ServiceContext(
+        settings=settings,
+        store=store,
+        cache=cache,
+        metrics=metrics,
+        warmup=warmup,
+        sources=SourceStore(settings.sources_dir, blobs),
+    )
 
 
 def create_app(settings: Settings | None = None, *, store: DatasetStore | None = None) -> FastAPI:
     """A JuniperData app. ``settings`` default to the environment (``JUNIPER_DATA_*``);
-    ``store`` defaults to SQLite under ``settings.storage_path``."""
+    ``store`` defaults to the one ``settings.storage`` chooses (SQLite under
+    ``settings.storage_path``). Raises :class:`StoreUnavailableError` when it cannot be reached."""
     settings = settings if settings is not None else Settings()
     configure_logging(settings.log_level, settings.log_format)
     ctx = _context(settings, store)
@@ -95,6 +113,7 @@ def create_app(settings: Settings | None = None, *, store: DatasetStore | None =
     mounted = [("/v1", router) for router in api_routers()]
     if settings.metrics_enabled:
         mounted.append(("", metrics_route.router))
+    mounted.append(("", web_route.router))
     for prefix, router in mounted:
         # Every route can answer 413 (the body limit reads any body) and 422; the guarded ones
         # 401 and 429 too (health and metrics are exempt).
@@ -104,6 +123,7 @@ def create_app(settings: Settings | None = None, *, store: DatasetStore | None =
     docs = ["/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"]
     templates = RouteTemplates.of(mounted, docs)
     install_error_handlers(app)
+    app.add_exception_handler(StoreUnavailableError, _store_unavailable)
     max_clients = settings.rate_limit_max_clients
     limiter = None
     if settings.rate_limit_enabled:
@@ -112,7 +132,8 @@ def create_app(settings: Settings | None = None, *, store: DatasetStore | None =
     if settings.auth_failures_per_minute > 0:
         failures = RateLimiter(settings.auth_failures_per_minute, max_clients=max_clients)
     guard = Guard(ApiKeys(settings.api_keys), limiter, failures, frozenset(settings.trusted_proxies))
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Uploads stream to disk under their own limit (JUNIPER_DATA_MAX_UPLOAD_BYTES).
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, streamed=("/v1/sources",))
     app.add_middleware(GuardMiddleware, guard=guard)
     app.add_middleware(MethodsMiddleware, methods=PathMethods(mounted, docs))
     if settings.cors_origins:
@@ -125,6 +146,12 @@ def create_app(settings: Settings | None = None, *, store: DatasetStore | None =
         )
     app.add_middleware(EdgeMiddleware, metrics=ctx.metrics, route_of=templates)
     return app
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    """The metadata store's server is down (or restarting): 503, try again shortly."""
+    detail = f"the metadata store is unavailable, retry shortly: {exc}"
+    return SafeJSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "1"})
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -146,6 +173,13 @@ def run(host: str | None = None, port: int | None = None) -> None:
     """Serve with uvicorn; settings from the environment, ``host``/``port`` override them."""
     import uvicorn
 
-    settings = Settings()
-    app = create_app(settings)
+    try:
+        settings = Settings()
+        app = create_app(settings)
+    except ValidationError as err:  # one line per wrong setting, no traceback
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        raise SystemExit(f"juniper-data: cannot start: {where}: {first['msg']}") from None
+    except StoreUnavailableError as err:
+        raise SystemExit(f"juniper-data: cannot start: {err}") from None
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, **uvicorn_options(settings))

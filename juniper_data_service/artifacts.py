@@ -10,7 +10,6 @@ never cached.
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -151,14 +150,10 @@ class ArtifactServer:
     def _open_cached(self, key: str) -> tuple[Any, int] | None:
         """The cached file, open, and its size; its bytes instead when one read takes it all
         (Cascor's datasets: a plain response then costs no streaming machinery). None on a miss."""
-        path = self.ctx.cache.get(key)
-        if path is None:
+        opened = self.ctx.cache.open(key)  # closed by file_chunks when the body ends
+        if opened is None:
             return None
-        try:
-            f = open(path, "rb")  # noqa: SIM115 - closed by file_chunks when the body ends
-        except FileNotFoundError:  # evicted since
-            return None
-        size = os.fstat(f.fileno()).st_size
+        f, size = opened
         if size > READ_BYTES:
             return f, size
         with f:
@@ -192,12 +187,26 @@ class ArtifactServer:
         return self._whole(measured, meta, key, cache_it, checksum=req.whole_npz)
 
     def _measured(self, chunks: Iterator[Any], meta: Meta, backend: str, rows: int) -> Iterator[Any]:
+        """The chunks, timed: generation is the time spent making them, streaming the
+        whole time from the first to the last (a slow reader lengthens only that)."""
         t0 = time.perf_counter()
-        yield from chunks
+        generating = 0.0
+        try:
+            while True:
+                t = time.perf_counter()
+                chunk = next(chunks, None)
+                generating += time.perf_counter() - t
+                if chunk is None:
+                    break
+                yield chunk
+        finally:  # as `yield from` would: a client gone closes the generation at once
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
         metrics = self.ctx.metrics
-        metrics.generation_seconds.labels(generator=meta["generator"], backend=backend).observe(
-            time.perf_counter() - t0
-        )
+        labels = {"generator": meta["generator"], "backend": backend}
+        metrics.generation_seconds.labels(**labels).observe(generating)
+        metrics.stream_seconds.labels(**labels).observe(time.perf_counter() - t0)
         metrics.rows_generated.labels(generator=meta["generator"]).inc(rows)
 
     def _whole(

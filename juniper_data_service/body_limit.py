@@ -15,14 +15,16 @@ from juniper_data_service.responses import problem
 
 
 class BodyLimitMiddleware:
-    """413 for a request body longer than ``max_bytes``."""
+    """413 for a request body longer than ``max_bytes``; POSTs to the ``streamed`` paths pass
+    through unread (their route streams the body to disk under its own limit)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, streamed: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed = frozenset(streamed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (scope["method"] == "POST" and scope["path"] in self.streamed):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []

@@ -16,7 +16,11 @@ from juniper_data_core.cli import CommandLineError
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``serve`` to the ``juniper-data`` typer application."""
+    """Add ``serve`` (and ``import``, :mod:`juniper_data_service.sources_cli`) to the ``juniper-data``
+    typer application."""
+    from juniper_data_service.sources_cli import register as register_import
+
+    register_import(app)
 
     @app.command("serve")
     def serve(

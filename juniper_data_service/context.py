@@ -30,6 +30,8 @@ class ServiceContext:
     flights: SingleFlight = field(default_factory=SingleFlight)
     warmup: KernelWarmup = field(default_factory=lambda: KernelWarmup(None))
     """Start-up compilation of kernels; a finished no-op unless the app starts one."""
+    sources: Any = None
+    """The source store (:class:`~juniper_data_service.sources.SourceStore`), if the app has one."""
 
     @staticmethod
     def now() -> float:

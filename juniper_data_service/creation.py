@@ -4,7 +4,8 @@ A dataset is stored as its recipe. Small datasets are generated at once and thei
 NPZ cached (clients such as Cascor create and then download), which also gives
 the checksum; large ones only have their labels counted, and their bytes are
 generated when downloaded. Identical requests at the same moment serialise on the
-dataset ID, so the second finds the first's dataset and nothing is generated twice.
+dataset ID (within a process, and across replicas by the store's lock), so the second
+finds the first's dataset and nothing is generated twice.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from juniper_data_core.formats import iter_npz, npz_nbytes
 from juniper_data_service.context import ServiceContext
 from juniper_data_service.meta import check_budget, new_meta
 from juniper_data_service.schemas import DatasetRequest
-from juniper_data_service.storage.base import Meta
+from juniper_data_service.storage.base import Meta, replica_lock
 
 #: Datasets whose full NPZ is at most this many bytes are generated (and cached) when created
 #: (about 1e6 rows of a 2-feature, 2-class dataset); larger ones are generated when downloaded.
@@ -47,19 +48,40 @@ class Creator:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
+    def _recipe(self, body: DatasetRequest) -> tuple[jd.Recipe, int]:
+        """The recipe and its full NPZ's bytes; blocking (a source's file is imported, its
+        label column read)."""
+        if body.generator in ("csv_import", "arc_agi"):
+            # Files a recipe names (csv_import's file_path, arc_agi's local_path): only under
+            # JUNIPER_DATA_IMPORT_ROOTS (403 before any open), imported into this service's store.
+            params = jd.sources.resolve_params(
+                body.generator, body.params, self.ctx.settings.import_roots, self.ctx.sources
+            )
+            body = body.model_copy(update={"params": params})
+        recipe = build_recipe(body)
+        return recipe, npz_nbytes(recipe)  # the full NPZ's bytes, known before anything is computed
+
     async def create(self, body: DatasetRequest) -> tuple[Meta, list[str]]:
         """Store (or find) the dataset; returns its meta and the recipe's warnings."""
         ctx = self.ctx
-        recipe = build_recipe(body)
-        size = npz_nbytes(recipe)  # the full NPZ's bytes, known before anything is computed
+        recipe, size = await ctx.blocking(self._recipe, body)
         check_budget("the dataset (its full NPZ)", recipe.n_rows("full"), size, ctx.settings)
         backend = jd.backend_for(recipe, body.backend or ctx.settings.backend)
         async with ctx.locks.hold(recipe.dataset_id):
             found = await ctx.blocking(ctx.store.get, recipe.dataset_id, ctx.now())
-            if found is not None:
-                meta = {**found.meta, "tags": body.tags, "ttl_seconds": body.ttl_seconds}
-            else:
-                meta = await self._build(recipe, body, backend, size)
+            if found is None:
+                # Replicas sharing the store: one generates, the others then find its dataset.
+                wait_s = ctx.settings.single_flight_wait_seconds
+                async with replica_lock(ctx.store, recipe.dataset_id, wait_s) as held:
+                    if held and ctx.store.shared:
+                        found = await ctx.blocking(ctx.store.get, recipe.dataset_id, ctx.now())
+                    if found is None:
+                        meta = await self._build(recipe, body, backend, size)
+                        entry, _ = await ctx.blocking(
+                            ctx.store.put, meta, persist=body.persist, now=ctx.now()
+                        )
+                        return entry.meta, list(recipe.warnings)
+            meta = {**found.meta, "tags": body.tags, "ttl_seconds": body.ttl_seconds}
             entry, _ = await ctx.blocking(ctx.store.put, meta, persist=body.persist, now=ctx.now())
         return entry.meta, list(recipe.warnings)
 
@@ -70,9 +92,14 @@ class Creator:
             distribution, checksum = await ctx.blocking(self._generate_now, recipe, backend, cache_it)
         else:
             distribution, checksum = await ctx.blocking(jd.class_distribution, recipe), None
-        return new_meta(
+        await ctx.blocking(recipe.plan.extra_meta)  # a source's statistics, computed off the event loop
+        meta = new_meta(
             recipe, body, backend=backend, distribution=distribution, checksum=checksum, now=ctx.now()
         )
+        if meta.get("source_id") and ctx.sources is not None:
+            # The source's record lists the datasets made from it (a delete in use is 409).
+            await ctx.blocking(ctx.sources.add_user, meta["source_id"], recipe.dataset_id)
+        return meta
 
     def _generate_now(self, recipe: jd.Recipe, backend: str, cache_it: bool) -> tuple[dict[str, int], str]:
         """Generate the dataset and hash its NPZ, writing it to the cache when ``cache_it``; blocking."""

@@ -31,6 +31,13 @@ DOCS_CSP = (
     "https://cdn.redoc.ly; worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
+# The web page (juniper_data_service/web): its own scripts and styles only, no inline
+# script; img blob: for previews fetched with an API key; connect-src for the /v1 calls.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+PAGE_PREFIX = "/ui"
 access_log = logging.getLogger(f"{LOGGER}.access")
 error_log = logging.getLogger(f"{LOGGER}.errors")
 
@@ -45,7 +52,11 @@ def request_id(scope: Scope) -> str:
 
 
 def security_headers(path: str) -> list[tuple[bytes, bytes]]:
-    csp = DOCS_CSP if path.startswith(DOCS_PATHS) else STRICT_CSP
+    csp = STRICT_CSP
+    if path.startswith(DOCS_PATHS):
+        csp = DOCS_CSP
+    elif path == PAGE_PREFIX or path.startswith(PAGE_PREFIX + "/"):
+        csp = PAGE_CSP
     return [
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),

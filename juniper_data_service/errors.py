@@ -17,10 +17,12 @@ from starlette.responses import Response
 
 from juniper_data_core import (
     BackendUnavailableError,
+    DataUnavailableError,
     JuniperDataError,
     MissingDependencyError,
     ParamsError,
     UnknownGeneratorError,
+    sources,
 )
 from juniper_data_service.responses import problem
 
@@ -35,11 +37,14 @@ _MEANINGS = {
     304: "Not modified: If-None-Match named the current ETag",
     400: "The engine refused the request: unknown generator or version, bad params, unavailable backend",
     401: "API key missing or wrong (when JUNIPER_DATA_API_KEYS is set)",
-    404: "No such dataset, generator or name (or expired)",
-    413: "Request body larger than JUNIPER_DATA_MAX_BODY_BYTES",
-    422: "Invalid request, or larger than JUNIPER_DATA_MAX_ROWS / JUNIPER_DATA_MAX_BYTES",
+    403: "A file_path outside JUNIPER_DATA_IMPORT_ROOTS (or reading paths switched off)",
+    404: "No such dataset, generator, source or name (or expired)",
+    409: "The source is used by datasets (delete it with ?force=true)",
+    413: "Request body larger than JUNIPER_DATA_MAX_BODY_BYTES (uploads: JUNIPER_DATA_MAX_UPLOAD_BYTES)",
+    422: "Invalid request or file, or larger than JUNIPER_DATA_MAX_ROWS / JUNIPER_DATA_MAX_BYTES",
     429: "Rate limit, or too many failed API key attempts from this address (see Retry-After)",
     501: "An optional library the request needs is not installed",
+    503: "Data the recipe reads is not on this server yet (e.g. juniper-data fetch mnist)",
 }
 
 
@@ -81,6 +86,14 @@ def engine_status(exc: Exception) -> int:
     """The HTTP status of an engine error."""
     if isinstance(exc, MissingDependencyError):
         return 501
+    if isinstance(exc, sources.PathNotAllowedError):
+        return 403
+    if isinstance(exc, sources.SourceNotFoundError):
+        return 404
+    if isinstance(exc, sources.SourceFormatError):
+        return 422
+    if isinstance(exc, DataUnavailableError):
+        return 503
     if isinstance(exc, BudgetError):
         return 422
     if isinstance(exc, UnknownGeneratorError | ParamsError | BackendUnavailableError | JuniperDataError):

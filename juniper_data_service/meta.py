@@ -45,7 +45,8 @@ def new_meta(
         "params": dict(recipe.params),
         "n_samples": n_train + n_test,
         "n_features": shape.n_features,
-        "n_classes": shape.n_classes,
+        # Classes, not y's columns: one column of class indices when one_hot_labels=false.
+        "n_classes": len(distribution) if distribution else shape.n_classes,
         "n_train": n_train,
         "n_test": n_test,
         "class_distribution": distribution,
@@ -63,5 +64,7 @@ def new_meta(
         "description": body.description,
         "created_by": body.created_by,
         "parent_dataset_id": body.parent_dataset_id,
+        # A source's id, label mapping and normalisation statistics; nothing when generated.
+        **recipe.plan.extra_meta(),
     }
     return fields

@@ -1,7 +1,8 @@
 """Access control: API keys, the per-client rate limit and the limit on failed key attempts,
 as one pure ASGI middleware.
 
-Health probes, ``/metrics`` and the API docs are exempt from all three. Keys are compared
+Health probes, ``/metrics``, the API docs and the web page's files (``/``, ``/ui``: they
+hold no data; the page sends the key with its API calls) are exempt from all three. Keys are compared
 in constant time against every configured key, so timing reveals neither which key
 nearly matched nor how many there are.
 """
@@ -21,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from juniper_data_service.responses import problem
 
-EXEMPT_PREFIXES = ("/v1/health", "/metrics", "/docs", "/redoc", "/openapi.json")
+EXEMPT_PREFIXES = ("/v1/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/ui")
 API_KEY_HEADER = "x-api-key"
 
 
@@ -131,6 +132,7 @@ class GuardMiddleware:
         if (
             scope["type"] != "http"
             or scope["path"].startswith(EXEMPT_PREFIXES)
+            or scope["path"] == "/"
             or scope["method"] == "OPTIONS"
         ):
             await self.app(scope, receive, send)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MiB = 1 << 20
@@ -85,8 +85,53 @@ class Settings(BaseSettings):
         "inside (empty: none)",
     )
 
+    # Stores (docs/operations.md, "Choosing a store"): where metadata and blobs live.
+    storage: Literal["sqlite", "memory", "postgres", "redis"] = Field(
+        default="sqlite", description="Metadata store: sqlite (under STORAGE_PATH), memory, postgres or redis"
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql://user:password@host:5432/db) for STORAGE=postgres",
+    )
+    database_pool_size: int = Field(default=10, ge=1, description="Most PostgreSQL connections per replica")
+    database_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long a request waits for a PostgreSQL or Redis connection before its 503",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis URL (redis://host:6379/0) for STORAGE=redis"
+    )
+    redis_prefix: str = Field(
+        default="juniper-data:", min_length=1, description="Prefix of every Redis key this service writes"
+    )
+    blob_url: str | None = Field(
+        default=None,
+        description="Directory or fsspec URL (s3://bucket/prefix) for artifacts and sources "
+        "(unset: STORAGE_PATH)",
+    )
+
+    # Sources (docs/sources.md): uploads, the data directory, where file_path may read.
+    max_upload_bytes: int = Field(
+        default=1 * GiB, ge=1, description="Largest file uploaded as a source (POST /v1/sources), in bytes"
+    )
+    sources_path: Path | None = Field(
+        default=None,
+        description="Data directory: imported sources (<hex>.arrow) and mnist/, fashion_mnist/ "
+        "(unset: STORAGE_PATH/sources)",
+    )
+    import_roots: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Directories csv_import's file_path and arc_agi's local_path may read (empty: none)",
+    )
+
     _split_keys = field_validator("api_keys", "cors_origins", "trusted_proxies", mode="before")(_comma_list)
-    _split_roots = field_validator("export_roots", mode="before")(_comma_list)
+    _split_roots = field_validator("export_roots", "import_roots", mode="before")(_comma_list)
+
+    @property
+    def sources_dir(self) -> Path:
+        """The data directory: ``sources_path``, else ``storage_path/sources``."""
+        return self.sources_path if self.sources_path is not None else self.storage_path / "sources"
 
     @field_validator("log_level")
     @classmethod
@@ -95,6 +140,27 @@ class Settings(BaseSettings):
         if level not in ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"):
             raise ValueError(f"log_level must be one of CRITICAL, ERROR, WARNING, INFO, DEBUG, got {level!r}")
         return level
+
+    @field_validator("storage", mode="before")
+    @classmethod
+    def _storage_name(cls, storage: object) -> object:
+        return storage.strip().lower() if isinstance(storage, str) else storage
+
+    @model_validator(mode="after")
+    def _store_url_given(self) -> Settings:
+        for store, name, url, schemes in (
+            ("postgres", "database_url", self.database_url, ("postgresql://", "postgres://")),
+            ("redis", "redis_url", self.redis_url, ("redis://", "rediss://", "unix://")),
+        ):
+            if self.storage != store:
+                continue
+            if not url:
+                raise ValueError(f"JUNIPER_DATA_STORAGE={store} needs JUNIPER_DATA_{name.upper()}")
+            if not url.startswith(schemes):
+                raise ValueError(
+                    f"JUNIPER_DATA_{name.upper()} must start with {' or '.join(schemes)}, got {url.split('://')[0]!r}"
+                )
+        return self
 
     @field_validator("backend")
     @classmethod

@@ -93,6 +93,10 @@ def _labels(y: FloatArray) -> npt.NDArray[np.int32]:
     product with 0..C-1: OpenBLAS's threads keep spinning after the call and take the
     cores from the Numba loop computing the next batch (generation ran at half speed).
     """
+    if y.shape[1] == 1:
+        # One column holds the class index (a source read with ``one_hot_labels=false``);
+        # every generator's one-hot ``y`` has at least two columns.
+        return y[:, 0].astype(np.int32)
     label = np.zeros(y.shape[0], np.int32)
     for k in range(1, y.shape[1]):
         label += (y[:, k] != 0) * np.int32(k)

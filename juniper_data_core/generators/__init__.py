@@ -16,7 +16,17 @@ import types
 import warnings
 from typing import Any
 
-from juniper_data_core.generators import checkerboard, circles, gaussian, moon, spiral, xor
+from juniper_data_core.generators import (
+    arc_agi,
+    checkerboard,
+    circles,
+    csv_import,
+    gaussian,
+    mnist,
+    moon,
+    spiral,
+    xor,
+)
 from juniper_data_core.generators.base import V1, V2, GeneratorSpec, Shape, SplitParams
 
 REGISTRY: dict[str, GeneratorSpec] = {}
@@ -51,12 +61,13 @@ def catalog() -> dict[str, dict[str, Any]]:
             # library will report it.
             "available": True,
             "install_hint": None,
+            "from_source": spec.from_source,
         }
         for name, spec in REGISTRY.items()
     }
 
 
-for _module in (spiral, xor, gaussian, circles, checkerboard, moon):
+for _module in (spiral, xor, gaussian, circles, checkerboard, moon, csv_import, mnist, arc_agi):
     register(_module.SPEC)
 
 

@@ -4,8 +4,10 @@ implementation record per version.
 A version is implemented either as an :class:`IndexPure` kernel (row ``i`` computed
 from the params and ``i`` alone: every backend, any row range) or as a
 :class:`Sequential` producer of the whole dataset (the frozen 1.0.0 algorithms, which
-draw rows in sequence). :mod:`juniper_data_core.plan` turns a recipe's record into
-the one compiled plan that everything else runs; nothing else asks which version it is.
+draw rows in sequence), or, for a generator from a source, as a :class:`FromTable`
+reader of a table's rows (:mod:`juniper_data_core.sources`). :mod:`juniper_data_core.plan`
+turns a recipe's record into the one compiled plan that everything else runs; nothing else
+asks which version it is.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, Protocol, get_args, get_origin
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from juniper_data_core.errors import FieldValueError
@@ -147,7 +151,47 @@ class Sequential:
     backends: tuple[str, ...] = ("numpy",)
 
 
-Implementation = IndexPure | Sequential
+class TableRows(Protocol):
+    """Rows read from a table (a source) instead of computed: what a :class:`FromTable`
+    version opens. Row indices are the table's own order (generation order); the plan
+    maps split positions to them with the same keyed shuffle as every generator.
+
+    ``features(rows)`` -> float32 ``(len(rows), n_features)`` and ``labels(rows)`` ->
+    int64 classes in ``[0, n_classes)``, for ``rows`` a ``slice`` (contiguous) or an
+    int64 array of row indices. ``normalize``: scale each feature to [0, 1] with the
+    minimum and range of the TRAINING rows (the plan computes them; a constant feature
+    keeps a range of 1). ``one_hot``: labels as one-hot rows (else one column holding the
+    class). ``meta()``: what the dataset's meta adds (``source_id``, the label mapping...).
+    """
+
+    n_rows: int
+    n_features: int
+    n_classes: int
+    normalize: bool
+    one_hot: bool
+
+    def features(self, rows: slice | npt.NDArray[np.int64]) -> FloatArray: ...
+
+    def labels(self, rows: slice | npt.NDArray[np.int64]) -> npt.NDArray[np.int64]: ...
+
+    def meta(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class FromTable:
+    """A version whose rows come from a table rather than a kernel (``csv_import``, ``mnist``).
+
+    ``open(params)`` takes the validated params model (seed set) and returns the
+    :class:`TableRows`; it is called once per recipe (the spec's ``shape`` should ask the
+    same cached object). ``check`` as for :class:`IndexPure`. Rows are read on the host
+    whatever the backend asked for, so every backend gives the same arrays.
+    """
+
+    open: Callable[[Any], TableRows]
+    check: Callable[[Mapping[str, Any]], None] | None = None
+
+
+Implementation = IndexPure | Sequential | FromTable
 
 
 @dataclass(frozen=True)
@@ -162,8 +206,9 @@ class GeneratorSpec:
     shape : callable
         Validated params -> :class:`Shape` of the full dataset.
     build : callable
-        The 2.0.0 kernel builder (see :class:`IndexPure`): every generator has 2.0.0.
-    sized : callable
+        The 2.0.0 kernel builder (see :class:`IndexPure`); a generator from a source
+        gives ``table`` instead. Every generator has 2.0.0.
+    sized : callable, optional
         ``sized(params, n_rows)`` -> the params that give about ``n_rows`` rows with
         the other ``params`` (e.g. spiral: ``n_points_per_spiral``); how tests and
         benchmarks scale the examples.
@@ -176,18 +221,27 @@ class GeneratorSpec:
     default_version : str
     aliases : mapping
         Accepted alias -> field name (resolved before validation, e.g. spiral ``n_points``).
+    table : FromTable, optional
+        The 2.0.0 record of a generator whose rows are read from a source (see
+        :mod:`juniper_data_core.sources`).
     """
 
     name: str
     description: str
     params_model: type[SplitParams]
     shape: Callable[[Any], Shape]
-    build: Callable[[Any], tuple[Kernel, Any]]
-    sized: Callable[[Mapping[str, Any], int], dict[str, Any]]
+    build: Callable[[Any], tuple[Kernel, Any]] | None = None
+    sized: Callable[[Mapping[str, Any], int], dict[str, Any]] | None = None
     examples: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     other_versions: Mapping[str, Implementation] = field(default_factory=dict)
     default_version: str = V2
     aliases: Mapping[str, str] = field(default_factory=dict)
+    table: FromTable | None = None
+
+    @property
+    def from_source(self) -> bool:
+        """True for a generator whose rows are read from a source (its 2.0.0 is ``table``)."""
+        return self.table is not None
 
     @property
     def versions(self) -> tuple[str, ...]:
@@ -196,14 +250,26 @@ class GeneratorSpec:
 
     def implementation(self, version: str) -> Implementation:
         """The implementation record of ``version`` (a KeyError for a version it lacks)."""
-        return IndexPure(self.build) if version == V2 else self.other_versions[version]
+        if version != V2:
+            return self.other_versions[version]
+        if self.table is not None:
+            return self.table
+        if self.build is None:
+            raise KeyError(f"generator {self.name!r} has neither a kernel builder nor a table for {V2}")
+        return IndexPure(self.build)
 
     def example(self, label: str = "default", n_rows: int | None = None, seed: int = 0) -> dict[str, Any]:
         """The example ``label``'s params with ``seed``, scaled to about ``n_rows`` rows if given."""
         params = {**self.examples.get(label, {}), "seed": seed}
         if label != "default" and label not in self.examples:
             raise KeyError(f"generator {self.name!r} has no example {label!r}; has {self.example_labels}")
-        return {**params, **self.sized(params, n_rows)} if n_rows is not None else params
+        if n_rows is None:
+            return params
+        if self.sized is None:
+            raise KeyError(
+                f"generator {self.name!r} cannot be scaled to {n_rows} rows (its size is its source's)"
+            )
+        return {**params, **self.sized(params, n_rows)}
 
     @property
     def example_labels(self) -> tuple[str, ...]:

@@ -23,7 +23,8 @@ arrows are the only imports between them:
 - :mod:`.connection` (-> config, errors, retry, transport, bodies, closing): the settings, the pool
   and sending one request with retries; no endpoint.
 - :mod:`.downloads` (-> connection, bodies, arrow, errors): the artifact endpoints (NPZ, rows, Arrow).
-- :mod:`.api` (-> downloads, errors): :class:`JuniperDataClient` itself and its JSON endpoints.
+- :mod:`.sources` (-> connection): the source endpoints (upload a table, list, get, delete).
+- :mod:`.api` (-> downloads, sources, errors): :class:`JuniperDataClient` itself and its JSON endpoints.
 
 The last three are one class in layers (``Connection`` <- ``ArtifactDownloads`` <- ``JuniperDataClient``):
 every endpoint stays a method of the one class users know, while no module has to hold them all.

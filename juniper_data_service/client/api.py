@@ -13,9 +13,10 @@ from typing import Any, cast
 
 from .downloads import ArtifactDownloads
 from .errors import JuniperDataClientError
+from .sources import SourceMethods
 
 
-class JuniperDataClient(ArtifactDownloads):
+class JuniperDataClient(ArtifactDownloads, SourceMethods):
     """Client for the JuniperData REST API.
 
     Parameters
@@ -164,7 +165,8 @@ class JuniperDataClient(ArtifactDownloads):
         """Create a spiral dataset (the shortcut JuniperCascor uses).
 
         Sends ``train_ratio`` but not ``test_ratio`` (the server then uses ``1 - train_ratio``) and no
-        ``seed`` key when ``seed`` is None (the server draws one and records it in ``meta.params``).
+        ``seed`` key when ``seed`` is None (the spiral's default, 42, then applies, as the earlier
+        client's did).
         ``kwargs`` are further spiral parameters (``n_rotations``, ``clockwise``, ...).
 
         Returns

@@ -58,6 +58,7 @@ class Connection(Closing):
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        content: Any = None,
         headers: Mapping[str, str] | None = None,
         stream: bool = False,
         timeout: float | None = None,
@@ -65,6 +66,7 @@ class Connection(Closing):
         """Send one request, retrying where allowed; return a 2xx response or raise.
 
         With ``stream=True`` the body is not read: the caller must close the response.
+        ``content`` (bytes or a binary file, streamed) is a raw request body, sent once (POST).
         """
         query = {k: v for k, v in (params or {}).items() if v is not None}
         limit = self.timeout if timeout is None else timeout
@@ -73,6 +75,7 @@ class Connection(Closing):
             path,
             params=query,
             json=json,
+            content=content,
             headers=headers,
             timeout=limit,
         )

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from juniper_data_service.routes import artifacts, batch, datasets, exports, generators, health
+from juniper_data_service.routes import (
+    artifacts,
+    batch,
+    datasets,
+    exports,
+    generators,
+    health,
+    preview,
+    sources,
+)
 
 
 def api_routers() -> list[APIRouter]:
@@ -15,5 +24,7 @@ def api_routers() -> list[APIRouter]:
         batch.router,
         datasets.router,
         artifacts.router,
+        preview.router,
         exports.router,
+        sources.router,
     ]

@@ -27,7 +27,7 @@ _ARTIFACT_RESPONSES: dict[int | str, dict[str, object]] = {
         "description": "The artifact (NPZ: a stored zip64 of .npy members; Arrow: an IPC stream)",
         "content": {NPZ_TYPE: {}, ARROW_TYPE: {}},
     },
-    **error_responses(304, 400, 404, 501),
+    **error_responses(304, 400, 404, 501, 503),
 }
 
 

@@ -35,7 +35,12 @@ def artifact_url(dataset_id: str) -> str:
     return f"/v1/datasets/{dataset_id}/artifact"
 
 
-@router.post("", response_model=CreateDatasetResponse, status_code=201, responses=error_responses(400, 501))
+@router.post(
+    "",
+    response_model=CreateDatasetResponse,
+    status_code=201,
+    responses=error_responses(400, 403, 404, 501, 503),
+)
 async def create_dataset(body: CreateDatasetRequest, ctx: Ctx) -> CreateDatasetResponse:
     """Create a dataset (or find the identical one): 201 with its meta, artifact URL and warnings."""
     meta, warnings = await Creator(ctx).create(body)
@@ -80,7 +85,9 @@ def _posix(when: datetime | None) -> float | None:
 async def filter_datasets(
     ctx: Ctx,
     generator: Annotated[str | None, Query(max_length=100)] = None,
-    tags: Annotated[str | None, Query(max_length=10_000, description="Comma list")] = None,
+    # 4,096 characters percent-encode to at most 48 KiB: the request line stays inside what the
+    # HTTP server reads (far longer lines get a 400 and a closed connection, not a 422).
+    tags: Annotated[str | None, Query(max_length=4096, description="Comma list")] = None,
     tags_match: Literal["any", "all"] = "any",
     created_after: Annotated[IsoDateTime | None, Query(description="ISO-8601; naive = UTC")] = None,
     created_before: Annotated[IsoDateTime | None, Query(description="ISO-8601; naive = UTC")] = None,

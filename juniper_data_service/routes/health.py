@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 import juniper_data_core as jd
 from juniper_data_service import __version__
@@ -27,46 +28,52 @@ async def live() -> Liveness:
     return Liveness(status="alive")
 
 
-def _check_storage(ctx: ServiceContext) -> DependencyHealth:
+def _check(what: str, probe: Any) -> DependencyHealth:
+    """Time ``probe()``: healthy with its message, or unhealthy with the error's first line."""
     t0 = time.perf_counter()
     try:
-        ctx.store.ping()
-        count = ctx.store.count(ctx.now())
+        message = probe()
     except Exception as err:  # noqa: BLE001 - any failure means "not healthy", reported as such
-        ms = (time.perf_counter() - t0) * 1000
-        return DependencyHealth(
-            status="unhealthy", latency_ms=round(ms, 3), message=f"{type(err).__name__}: {err}"
-        )
-    ms = (time.perf_counter() - t0) * 1000
-    name = type(ctx.store).__name__
-    return DependencyHealth(status="healthy", latency_ms=round(ms, 3), message=f"{name}, {count} datasets")
-
-
-def _check_cache(ctx: ServiceContext) -> DependencyHealth:
-    t0 = time.perf_counter()
-    ok = ctx.cache.root.is_dir()
+        ms = round((time.perf_counter() - t0) * 1000, 3)
+        first = (str(err).strip() or type(err).__name__).splitlines()[0]
+        return DependencyHealth(status="unhealthy", latency_ms=ms, message=f"{what}: {first}")
     ms = round((time.perf_counter() - t0) * 1000, 3)
-    if not ok:
-        return DependencyHealth(
-            status="unhealthy", latency_ms=ms, message=f"{ctx.cache.root} is not a directory"
-        )
-    return DependencyHealth(status="healthy", latency_ms=ms, message=str(ctx.cache.root))
+    return DependencyHealth(status="healthy", latency_ms=ms, message=message)
 
 
-@router.get("/ready", response_model=Readiness)
-async def ready(ctx: Ctx) -> Readiness:
-    """Readiness: the store answers a query (``ready``); the artifact cache is optional (``degraded``).
-    ``kernels`` reports the start-up compilation (``warming`` does not make the service unready:
-    requests are served meanwhile, the first ones on a kernel being compiled wait for it)."""
-    storage = await ctx.blocking(_check_storage, ctx)
-    cache = await ctx.blocking(_check_cache, ctx)
+def _storage(ctx: ServiceContext) -> str:
+    ctx.store.ping()
+    where = getattr(ctx.store, "where", None)
+    name = type(ctx.store).__name__
+    return f"{name}{f' ({where})' if where else ''}, {ctx.store.count(ctx.now())} datasets"
+
+
+def _blobs(ctx: ServiceContext) -> str:
+    ctx.cache.blobs.ping()
+    return ctx.cache.url
+
+
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A dependency is down (named in dependencies)"}},
+)
+async def ready(ctx: Ctx, response: Response) -> Readiness:
+    """Readiness: the metadata store answers a query and the blob store (artifacts, sources)
+    can be listed: ``ready``; either down: ``degraded`` with 503, the dependency named.
+    ``kernels`` reports the start-up compilation (``warming`` does not make the service
+    unready: requests are served meanwhile, the first ones on a kernel being compiled wait for it)."""
+    storage = await ctx.blocking(_check, "metadata store", lambda: _storage(ctx))
+    blobs = await ctx.blocking(_check, "blob store", lambda: _blobs(ctx))
     backends = await ctx.blocking(jd.available_backends)
-    status = "ready" if storage.status == "healthy" and cache.status == "healthy" else "degraded"
+    healthy = storage.status == "healthy" and blobs.status == "healthy"
+    if not healthy:
+        response.status_code = 503
     return Readiness(
-        status=status,
+        status="ready" if healthy else "degraded",
         version=__version__,
         service="juniper-data",
         timestamp=iso(ctx.now()) or "",
-        dependencies={"storage": storage, "artifact_cache": cache, "kernels": ctx.warmup.health()},
+        dependencies={"storage": storage, "artifact_cache": blobs, "kernels": ctx.warmup.health()},
         backends=backends,
     )

@@ -10,6 +10,9 @@ UTC ISO-8601 strings ending in ``Z``.
 from __future__ import annotations
 
 import abc
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -32,6 +35,24 @@ def epoch(text: str | None) -> float | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
+
+
+class StoreUnavailableError(Exception):
+    """The store's server cannot be reached or answered with a connection error: the service
+    answers 503 (``Retry-After``) and ``/v1/health/ready`` reports the store as down.
+    The message is one line, names the store and never carries a password."""
+
+
+def redact(url: str) -> str:
+    """``scheme://user:secret@host/db?password=x`` -> ``scheme://user:***@host/db`` (for
+    messages: the password and every query parameter, which may carry one, are left out)."""
+    url = url.split("?", 1)[0]
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user, colon, _ = creds.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
 
 
 class Entry(NamedTuple):
@@ -80,6 +101,9 @@ def is_expired(meta: Meta, now: float) -> bool:
 
 class DatasetStore(abc.ABC):
     """Metadata of every dataset. Expired datasets are absent to every read unless asked for."""
+
+    #: Whether several service processes may share this store (then :meth:`lock` excludes them).
+    shared: bool = False
 
     @abc.abstractmethod
     def ping(self) -> None:
@@ -138,5 +162,48 @@ class DatasetStore(abc.ABC):
     def count(self, now: float) -> int:
         """How many live datasets are stored."""
 
+    def lock(self, key: str, wait_s: float = 300.0) -> contextlib.AbstractContextManager[bool]:
+        """Exclude every other replica sharing this store from ``key`` while held (blocking).
+
+        Identical creates on two replicas serialise on the dataset ID, so one generates and
+        the other finds its dataset. Yields True when held, False when ``wait_s`` passed
+        first (the caller goes ahead unlocked, as :class:`SingleFlight` does). A store that
+        one process owns (memory, SQLite) has no other replica: nothing to exclude.
+        """
+        return contextlib.nullcontext(True)
+
     def close(self) -> None:  # noqa: B027 - optional for stores with nothing to release
         """Release connections and files."""
+
+
+@contextlib.asynccontextmanager
+async def replica_lock(store: DatasetStore, key: str, wait_s: float) -> AsyncIterator[bool]:
+    """:meth:`DatasetStore.lock` from async code (taken and released in worker threads); a
+    store that is not :attr:`~DatasetStore.shared` costs nothing."""
+    if not store.shared:
+        yield True
+        return
+    import anyio.to_thread
+
+    held = store.lock(key, wait_s)
+    got: bool = await anyio.to_thread.run_sync(held.__enter__)
+    try:
+        yield got
+    finally:
+        await anyio.to_thread.run_sync(held.__exit__, None, None, None)
+
+
+def stats_of(metas: list[Meta], now: float) -> dict[str, Any]:
+    """``GET /v1/datasets/stats`` over ``metas`` (expired ones counted apart), for stores that
+    cannot ask their database for it."""
+    live = [m for m in metas if not is_expired(m, now)]
+    created = sorted(m["created_at"] for m in live)
+    return {
+        "total_datasets": len(live),
+        "total_samples": sum(m["n_samples"] for m in live),
+        "by_generator": dict(Counter(m["generator"] for m in live)),
+        "by_tag": dict(Counter(t for m in live for t in m["tags"])),
+        "oldest_created_at": created[0] if created else None,
+        "newest_created_at": created[-1] if created else None,
+        "expired_count": len(metas) - len(live),
+    }

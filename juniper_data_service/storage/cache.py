@@ -1,12 +1,16 @@
-"""Artifact bytes on disk: a size-bounded cache, never the source of truth.
+"""Artifact bytes in a blob store: a size-bounded cache, never the source of truth.
 
-A dataset is its recipe, so any file here can be dropped and rebuilt. Files are
-written to a temporary name, fsynced and renamed into place, so a reader sees a
-whole file or none. When the total passes ``max_bytes`` the least recently used
-files (by modification time, bumped on every hit) are removed. The total is kept in memory
-(counted once at start, then by each write and removal), so a write costs no directory
-scan: listing and stat-ing every file per write made each create slower as datasets
-accumulated (Cascor's fresh-create loop fell from 59 to 31 pairs/s within a minute).
+A dataset is its recipe, so any entry here can be dropped and rebuilt. Entries are
+blobs (:mod:`~juniper_data_service.storage.blobs`) under one prefix, on the local disk by
+default or on a shared directory or object store (``JUNIPER_DATA_BLOB_URL``) that several
+replicas use together. Writes are atomic (a reader sees a whole entry or none). When the
+total passes ``max_bytes`` the least recently used entries (by modification time, bumped
+on every hit where the store can; on an object store, by age of writing) are removed. The
+total is kept in memory (counted once at start, then by each write and removal), so a write
+costs no listing: listing and stat-ing every file per write made each create slower as
+datasets accumulated (Cascor's fresh-create loop fell from 59 to 31 pairs/s within a
+minute). With several replicas each counts its own writes; the listing in :meth:`evict`
+corrects the total.
 
 :class:`BackgroundWriter` fills an entry from a thread of its own, for artifacts teed
 into the cache while they stream: the stream never waits for the disk (nor for the
@@ -17,15 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import queue
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from juniper_data_service.logs import LOGGER
+from juniper_data_service.storage.blobs import BlobStore, LocalBlobStore
 
 log = logging.getLogger(f"{LOGGER}.cache")
 _FINISH = object()
@@ -33,41 +36,69 @@ _ABORT = object()
 
 
 class ArtifactCache:
-    """Files ``<root>/<key>`` totalling at most ``max_bytes``."""
+    """Entries ``<prefix><key>`` of a blob store, totalling at most ``max_bytes``.
 
-    def __init__(self, root: Path, max_bytes: int) -> None:
-        self.root = root
+    ``blobs`` may be a directory (a :class:`LocalBlobStore` on it). Keys are single names
+    (no ``/``, not starting with ``.``).
+    """
+
+    def __init__(self, blobs: BlobStore | Path, max_bytes: int, prefix: str = "") -> None:
+        self.blobs = blobs if isinstance(blobs, BlobStore) else LocalBlobStore(blobs)
+        self.prefix = prefix
         self.max_bytes = max_bytes
-        root.mkdir(parents=True, exist_ok=True)
+        # On a local directory the cache's folder exists from the start, as it always has.
+        folder = self.blobs.local_path(prefix.rstrip("/")) if prefix.rstrip("/") else None
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         # Entries whose bytes are all handed to a BackgroundWriter, not yet renamed into place.
         self._publishing: dict[str, threading.Event] = {}
         self._publishing_lock = threading.Lock()
-        for stale in root.glob(".tmp-*"):  # left by a crash mid-write
-            stale.unlink(missing_ok=True)
         self._total = self.total_bytes()
+        # For /metrics: entries and bytes evicted by this process since it started.
+        self.evictions = 0
+        self.evicted_bytes = 0
 
-    def _path(self, key: str) -> Path:
+    @property
+    def url(self) -> str:
+        """Where the entries live, for messages."""
+        return f"{self.blobs.url.rstrip('/')}/{self.prefix}"
+
+    def _key(self, key: str) -> str:
         if "/" in key or key.startswith("."):
             raise ValueError(f"bad cache key {key!r}")
-        return self.root / key
+        return self.prefix + key
 
-    def get(self, key: str, publish_wait_s: float = 30.0) -> Path | None:
-        """The cached file, marked as just used; None on a miss.
-
-        An entry being published (written in the background, its fsync and rename under
+    def _wait_published(self, key: str, publish_wait_s: float) -> None:
+        """An entry being published (written in the background, its fsync and rename under
         way) is waited for, up to ``publish_wait_s``: a download right after the one that
-        filled the cache reads the file instead of generating it all again.
-        """
+        filled the cache reads the entry instead of generating it all again."""
         publishing = self._publishing.get(key)
         if publishing is not None:
             publishing.wait(publish_wait_s)
-        path = self._path(key)
-        try:
-            os.utime(path)
-        except FileNotFoundError:
+
+    def open(self, key: str, publish_wait_s: float = 30.0) -> tuple[BinaryIO, int] | None:
+        """The cached entry, open for reading (the caller closes it), and its size, marked
+        as just used; None on a miss."""
+        self._wait_published(key, publish_wait_s)
+        name = self._key(key)
+        if not self.blobs.touch(name):
             return None
-        return path
+        try:
+            f = self.blobs.open(name)
+        except FileNotFoundError:  # evicted or deleted since
+            return None
+        size = f.seek(0, 2)
+        f.seek(0)
+        return f, size
+
+    def get(self, key: str, publish_wait_s: float = 30.0) -> Path | None:
+        """The cached entry's local path (a local store only), marked as just used; None on a miss."""
+        self._wait_published(key, publish_wait_s)
+        name = self._key(key)
+        if not self.blobs.touch(name):
+            return None
+        return self.blobs.local_path(name)
 
     def _publishing_starts(self, key: str, published: threading.Event) -> None:
         with self._publishing_lock:
@@ -85,68 +116,50 @@ class ArtifactCache:
     def writer(self, key: str) -> Iterator[BinaryIO]:
         """A file to write ``key`` into; published atomically when the block exits cleanly,
         discarded when it raises."""
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.root)
-        path = self._path(key)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                yield f
-                f.flush()
-                os.fsync(f.fileno())
-                size = f.tell()
-            with self._lock:
-                replaced = _size(path)
-                os.replace(tmp, path)
-                self._total += size - replaced
-                over = self._total > self.max_bytes
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        name = self._key(key)
+        replaced = self.blobs.size(name) or 0
+        with self.blobs.writer(name) as f:
+            yield f
+            size = f.tell()
+        with self._lock:
+            self._total += size - replaced
+            over = self._total > self.max_bytes
         if over:
             self.evict()
 
     def remove(self, *keys: str) -> None:
         for key in keys:
-            path = self._path(key)
-            with self._lock:
-                size = _size(path)
-                path.unlink(missing_ok=True)
-                self._total -= size
+            name = self._key(key)
+            size = self.blobs.size(name)
+            if size is not None and self.blobs.delete(name):
+                with self._lock:
+                    self._total -= size
 
     def total_bytes(self) -> int:
-        return sum(size for _, size, _ in self._files())
-
-    def _files(self) -> list[tuple[float, int, Path]]:
-        out = []
-        for path in self.root.iterdir():
-            if path.name.startswith(".tmp-"):
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                st = path.stat()
-                out.append((st.st_mtime, st.st_size, path))
-        return out
+        return sum(blob.size for blob in self.blobs.list(self.prefix))
 
     def evict(self) -> list[str]:
-        """Remove least recently used files until the total fits; returns their keys. The
-        directory is scanned here (the only place), which also corrects the kept total."""
+        """Remove least recently used entries until the total fits; returns their keys. The
+        store is listed here (the only place), which also corrects the kept total."""
         with self._lock:
-            files = sorted(self._files())
-            total = sum(size for _, size, _ in files)
+            blobs = sorted(self.blobs.list(self.prefix), key=lambda b: (b.modified, b.key))
+            total = sum(blob.size for blob in blobs)
             gone = []
-            for _, size, path in files:
+            for blob in blobs:
                 if total <= self.max_bytes:
                     break
-                path.unlink(missing_ok=True)
-                total -= size
-                gone.append(path.name)
+                self.blobs.delete(blob.key)
+                total -= blob.size
+                gone.append(blob.key[len(self.prefix) :])
+                self.evicted_bytes += blob.size
             self._total = total
+            self.evictions += len(gone)
         return gone
 
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
+    @property
+    def used_bytes(self) -> int:
+        """Bytes of the entries, as counted by this process (no listing)."""
+        return self._total
 
 
 class BackgroundWriter:

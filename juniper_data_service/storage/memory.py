@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from typing import Any
 
 from juniper_data_service.storage.base import (
@@ -16,6 +15,7 @@ from juniper_data_service.storage.base import (
     iso,
     merge_hit,
     retag,
+    stats_of,
 )
 
 
@@ -131,17 +131,7 @@ class MemoryStore(DatasetStore):
     def stats(self, now: float) -> dict[str, Any]:
         with self._lock:
             metas = [e.meta for e in self._rows.values()]
-        live = [m for m in metas if not is_expired(m, now)]
-        created = sorted(m["created_at"] for m in live)
-        return {
-            "total_datasets": len(live),
-            "total_samples": sum(m["n_samples"] for m in live),
-            "by_generator": dict(Counter(m["generator"] for m in live)),
-            "by_tag": dict(Counter(t for m in live for t in m["tags"])),
-            "oldest_created_at": created[0] if created else None,
-            "newest_created_at": created[-1] if created else None,
-            "expired_count": len(metas) - len(live),
-        }
+        return stats_of(metas, now)
 
     def count(self, now: float) -> int:
         with self._lock:

@@ -46,6 +46,7 @@ SUBMODULES = {
     "downloads",
     "errors",
     "retry",
+    "sources",
     "transport",
 }
 

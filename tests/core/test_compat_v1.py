@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import juniper_data_core as jd
 from juniper_data_core.compat import (
     V1_ALIASES,
     V1_DEFAULTS,
@@ -47,15 +48,6 @@ def _canonical(generator: str, params_in: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _dataset_id(generator: str, params: dict[str, Any]) -> str:
-    blob = json.dumps(
-        {"generator": generator, "version": "1.0.0", "params": params},
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return f"{generator}-1.0.0-" + hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
 def _digest(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
 
@@ -90,8 +82,10 @@ def test_vectors_first_rows(case: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_vectors_dataset_id(case: dict[str, Any]) -> None:
-    params = _canonical(case["generator"], case["params_in"])
-    assert _dataset_id(case["generator"], params) == case["dataset_id"]
+    # Through the product (the recipe's canonical form and digest), not a copy of them here.
+    recipe = jd.recipe(case["generator"], case["params_in"], version="1.0.0")
+    assert recipe.dataset_id == case["dataset_id"]
+    assert recipe.params == _canonical(case["generator"], case["params_in"])
 
 
 def test_vectors_cover_every_v1_generator() -> None:

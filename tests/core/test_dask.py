@@ -35,7 +35,11 @@ from juniper_data_core import dask as scale  # noqa: E402 - after the skips: nee
 REPO = Path(__file__).resolve().parents[2]
 CPU_BACKENDS = [b for b in jd.available_backends() if b in ("numpy", "numba", "jax")]
 # The shipped generators (a test elsewhere registers a toy one the workers do not know).
-GENERATORS = sorted(n for n, s in REGISTRY.items() if s.build.__module__.startswith("juniper_data_core."))
+GENERATORS = sorted(
+    n
+    for n, s in REGISTRY.items()
+    if s.build is not None and s.build.__module__.startswith("juniper_data_core.")
+)
 CASE_ROWS = 1203
 CHUNKINGS = (97, 500)
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -147,8 +148,8 @@ class ServerProcess:
             JUNIPER_DATA_STORAGE_PATH=str(storage),
             JUNIPER_DATA_WARM_KERNELS="false",
             JUNIPER_DATA_LOG_LEVEL="WARNING",
-            **env,
         )
+        environ.update(env)  # a test's own settings win (LOG_LEVEL too)
         self.process = subprocess.Popen([sys.executable, "-m", "juniper_data_service"], env=environ)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -183,3 +184,37 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., i
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on a free loopback port, one per session; the AWS variables point boto
+    at it. One server, because fsspec keeps its S3 filesystems (and so the endpoint they were
+    made with) cached for the process."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
+            mp.setenv(name, value)
+        yield endpoint
+    server.stop()
+
+
+def new_bucket(endpoint: str) -> str:
+    """A fresh bucket on the S3 server at ``endpoint``; its name."""
+    import s3fs
+
+    name = f"b{uuid.uuid4().hex[:12]}"
+    s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint}).mkdir(name)
+    return name

@@ -68,6 +68,11 @@ def _check_polars(ns: dict[str, Any], ds: jd.Dataset, _: Path) -> None:
     np.testing.assert_array_equal(ns["df"]["label"].to_numpy(), _labels(ds.arrays["y_full"]))
 
 
+def _check_datasets(ns: dict[str, Any], ds: jd.Dataset, _: Path) -> None:
+    np.testing.assert_array_equal(ns["X"], ds.arrays["X_full"])
+    np.testing.assert_array_equal(ns["labels"], _labels(ds.arrays["y_full"]))
+
+
 def _check_zip(ns: dict[str, Any], _: jd.Dataset, cwd: Path) -> None:
     with zipfile.ZipFile(cwd / "two.zip") as archive:
         names = archive.namelist()
@@ -96,6 +101,7 @@ CHECKS: dict[str, Callable[[dict[str, Any], jd.Dataset, Path], None]] = {
     "for batch in reader": _check_torch_arrow,
     "pd.DataFrame": _check_pandas,
     "pl.from_arrow": _check_polars,
+    "Dataset.from_file": _check_datasets,
     "ZipStreamWriter": _check_zip,
     "httpx.get": _check_http,
 }

@@ -1,0 +1,255 @@
+"""Several replicas: two service processes on different ports sharing one PostgreSQL (a
+schema of the server ``JUNIPER_DATA_TEST_DATABASE_URL`` names) and one blob directory.
+
+A dataset created through one is listed, downloaded and deleted through the other;
+identical concurrent creates spread over both give one dataset and one generation; their
+reapers never both delete a dataset; a replica killed mid-download leaves the other
+serving; PostgreSQL restarted under a running replica gives 503s, then success, without
+restarting the replica (that test needs ``JUNIPER_DATA_TEST_PGDATA`` and
+``JUNIPER_DATA_TEST_PG_CTL``, which ``.ci/servers.sh`` sets).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.service.test_store_contract import StoreBacking
+
+
+class Replica:
+    """``python -m juniper_data_service`` on a free port; its log (stderr) in a file."""
+
+    def __init__(self, storage: Path, log: Path, **env: str) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("JUNIPER_DATA_")}
+        environ.update(
+            JUNIPER_DATA_PORT=str(self.port),
+            JUNIPER_DATA_STORAGE_PATH=str(storage),
+            JUNIPER_DATA_WARM_KERNELS="false",
+            JUNIPER_DATA_LOG_LEVEL="INFO",
+            **env,
+        )
+        with open(log, "wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "juniper_data_service"], env=environ, stderr=out, stdout=out
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/v1/health/live", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.05)
+        self.process.kill()
+        raise RuntimeError(f"replica did not start: {log.read_text()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def reaped(self) -> int:
+        """How many datasets this replica's reaper has deleted (from its log)."""
+        return sum(int(n) for n in re.findall(r"reaped (\d+) expired datasets", self.log.read_text()))
+
+    def rows_generated(self) -> float:
+        text = httpx.get(f"{self.url}/metrics", timeout=30).text
+        return sum(
+            s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+            if s.name == "juniper_data_rows_generated_total"
+        )
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Replica, Replica]]:
+    """Two replicas on one PostgreSQL schema and one shared blob directory, for the whole
+    module (starting a process takes seconds); the test that kills one comes last."""
+    root = tmp_path_factory.mktemp("replicas")
+    backing = StoreBacking("postgres", root)  # skips when the variable is unset
+    env = {
+        "JUNIPER_DATA_STORAGE": "postgres",
+        "JUNIPER_DATA_DATABASE_URL": backing.url,
+        "JUNIPER_DATA_DATABASE_TIMEOUT_SECONDS": "1",
+        "JUNIPER_DATA_BLOB_URL": str(root / "shared-blobs"),
+        "JUNIPER_DATA_REAPER_INTERVAL_SECONDS": "0.2",
+    }
+    replicas: list[Replica] = []
+    try:
+        for name in ("a", "b"):
+            (root / name).mkdir()
+            replicas.append(Replica(root / name, root / f"{name}.log", **env))
+        yield replicas[0], replicas[1]
+    finally:
+        for replica in replicas:
+            replica.stop()
+        backing.cleanup()
+
+
+def _create(url: str, params: dict[str, object], **body: object) -> httpx.Response:
+    return httpx.post(
+        f"{url}/v1/datasets", json={"generator": "spiral", "params": params, **body}, timeout=120
+    )
+
+
+def test_a_dataset_made_on_one_replica_is_served_and_deleted_by_the_other(
+    pair: tuple[Replica, Replica],
+) -> None:
+    a, b = pair
+    r = _create(a.url, {"n_points_per_spiral": 500, "seed": 11}, tags=["shared"])
+    assert r.status_code == 201, r.text
+    dataset_id = r.json()["dataset_id"]
+    assert dataset_id in httpx.get(f"{b.url}/v1/datasets", timeout=30).json()
+    filtered = httpx.get(f"{b.url}/v1/datasets/filter", params={"tags": "shared"}, timeout=30).json()
+    assert [m["dataset_id"] for m in filtered["datasets"]] == [dataset_id]
+    from_b = httpx.get(f"{b.url}/v1/datasets/{dataset_id}/artifact", timeout=60)
+    from_a = httpx.get(f"{a.url}/v1/datasets/{dataset_id}/artifact", timeout=60)
+    assert from_b.status_code == 200 and from_b.content == from_a.content
+    # b served a's cached bytes (content-length: read whole from the shared directory).
+    assert from_b.headers["content-length"] == str(len(from_a.content))
+    access = httpx.get(f"{a.url}/v1/datasets/{dataset_id}/access", timeout=30).json()
+    assert access["access_count"] == 2  # counted in the one shared store
+    assert httpx.delete(f"{b.url}/v1/datasets/{dataset_id}", timeout=30).status_code == 204
+    assert httpx.get(f"{a.url}/v1/datasets/{dataset_id}", timeout=30).status_code == 404
+    assert httpx.delete(f"{a.url}/v1/datasets/{dataset_id}", timeout=30).status_code == 404
+
+
+def test_identical_creates_on_both_replicas_give_one_dataset_and_one_generation(
+    pair: tuple[Replica, Replica],
+) -> None:
+    a, b = pair
+    params = {"n_spirals": 2, "n_points": 1000, "seed": 4242}
+    before = a.rows_generated() + b.rows_generated()
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda i: _create((a, b)[i % 2].url, params, tags=[f"t{i}"]), range(8)))
+    assert all(r.status_code == 201 for r in answers), [r.text for r in answers]
+    assert len({r.json()["dataset_id"] for r in answers}) == 1
+    assert a.rows_generated() + b.rows_generated() - before == 2000  # one generation of 2x1000
+    dataset_id = answers[0].json()["dataset_id"]
+    meta = httpx.get(f"{b.url}/v1/datasets/{dataset_id}", timeout=30).json()
+    assert meta["tags"] == sorted(f"t{i}" for i in range(8))
+
+
+def test_reapers_of_both_replicas_delete_each_expired_dataset_once(pair: tuple[Replica, Replica]) -> None:
+    a, b = pair
+    ids = []
+    for i in range(12):
+        r = _create((a, b)[i % 2].url, {"n_points_per_spiral": 50, "seed": 900 + i}, ttl_seconds=1)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["dataset_id"])
+    kept = _create(a.url, {"n_points_per_spiral": 50, "seed": 999}).json()["dataset_id"]
+    deadline = time.monotonic() + 30
+    while a.reaped() + b.reaped() < len(ids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)  # a few more rounds of both reapers: none may report a second delete
+    assert a.reaped() + b.reaped() == len(ids)
+    assert kept in httpx.get(f"{b.url}/v1/datasets", timeout=30).json()
+    assert not set(ids) & set(httpx.get(f"{b.url}/v1/datasets", timeout=30).json())
+    shared = a.log.parent / "shared-blobs" / "artifacts"
+    left = {p.name for p in shared.iterdir()}
+    assert f"{kept}.npz" in left and not {f"{i}.npz" for i in ids} & left  # cached bytes went too
+
+
+def _pg_ctl(action: str) -> None:
+    pgdata, pg_ctl = os.environ.get("JUNIPER_DATA_TEST_PGDATA"), os.environ.get("JUNIPER_DATA_TEST_PG_CTL")
+    assert pgdata and pg_ctl
+    command = f"'{pg_ctl}' -D '{pgdata}' -m fast -w -l '{pgdata}/server.log' {action}"
+    user = os.environ.get("JUNIPER_DATA_TEST_PG_USER", "")
+    argv = ["su", user, "-s", "/bin/sh", "-c", command] if user else ["sh", "-c", command]
+    subprocess.run(argv, check=True, capture_output=True, timeout=120)
+
+
+def test_postgres_restart_gives_503_then_success_without_restarting_the_replica(
+    pair: tuple[Replica, Replica],
+) -> None:
+    if not (os.environ.get("JUNIPER_DATA_TEST_PGDATA") and os.environ.get("JUNIPER_DATA_TEST_PG_CTL")):
+        pytest.skip("restarting PostgreSQL needs JUNIPER_DATA_TEST_PGDATA and JUNIPER_DATA_TEST_PG_CTL")
+    a, _ = pair
+    created = _create(a.url, {"n_points_per_spiral": 100, "seed": 77})
+    dataset_id = created.json()["dataset_id"]
+    _pg_ctl("stop")
+    try:
+        down = httpx.get(f"{a.url}/v1/datasets/{dataset_id}", timeout=60)
+        assert down.status_code == 503 and "metadata store is unavailable" in down.json()["detail"]
+        assert down.headers["retry-after"] == "1"
+        ready = httpx.get(f"{a.url}/v1/health/ready", timeout=60)
+        assert ready.status_code == 503 and ready.json()["status"] == "degraded"
+        assert ready.json()["dependencies"]["storage"]["status"] == "unhealthy"
+        assert "PostgreSQL" in ready.json()["dependencies"]["storage"]["message"]
+    finally:
+        _pg_ctl("start")
+    deadline = time.monotonic() + 30
+    while (up := httpx.get(f"{a.url}/v1/datasets/{dataset_id}", timeout=60)).status_code != 200:
+        assert up.status_code == 503 and time.monotonic() < deadline
+        time.sleep(0.2)
+    assert up.json()["dataset_id"] == dataset_id and a.process.poll() is None
+    assert httpx.get(f"{a.url}/v1/health/ready", timeout=60).status_code == 200
+
+
+def test_killing_a_replica_mid_download_leaves_the_other_serving(pair: tuple[Replica, Replica]) -> None:
+    a, b = pair
+    # Past the size generated on create: the download generates and streams.
+    r = _create(a.url, {"n_points_per_spiral": 1_500_000, "seed": 31}, backend="numpy")
+    dataset_id = r.json()["dataset_id"]
+    url = f"/v1/datasets/{dataset_id}/artifact"
+    with pytest.raises(httpx.HTTPError), httpx.stream("GET", f"{a.url}{url}", timeout=60) as stream:
+        chunks = stream.iter_raw()
+        next(chunks)
+        os.kill(a.process.pid, signal.SIGKILL)
+        for _ in chunks:  # the rest never comes: the connection drops
+            pass
+    a.process.wait(30)
+    whole = httpx.get(f"{b.url}{url}", params={"format": "arrow", "limit": 1000}, timeout=60)
+    assert whole.status_code == 200 and len(whole.content) > 1000 * 8
+    again = _create(b.url, {"n_points_per_spiral": 100, "seed": 32})
+    assert again.status_code == 201
+    assert httpx.get(f"{b.url}/v1/health/ready", timeout=60).status_code == 200
+
+
+def test_compose_replicas_profile_shares_one_database_and_one_volume() -> None:
+    yaml = pytest.importorskip("yaml", reason="PyYAML parses compose.yaml")
+    compose = yaml.safe_load((Path(__file__).resolve().parents[2] / "compose.yaml").read_text())
+    services = compose["services"]
+    replicas = [services["juniper-data-replica-1"], services["juniper-data-replica-2"]]
+    assert len({r["ports"][0].split(":")[-2] for r in replicas}) == 2  # two host ports
+    for replica in replicas:
+        env = replica["environment"]
+        assert replica["profiles"] == ["replicas"]
+        assert (
+            "@postgres:5432/" in env["JUNIPER_DATA_DATABASE_URL"]
+            and "redis:6379" in env["JUNIPER_DATA_REDIS_URL"]
+        )
+        assert replica["volumes"] == ["juniper-data-shared:/data"] and env["JUNIPER_DATA_BLOB_URL"] == "/data"
+        assert {name: dep["condition"] for name, dep in replica["depends_on"].items()} == {
+            "postgres": "service_healthy",
+            "redis": "service_healthy",
+        }
+        assert "/v1/health/ready" in " ".join(replica["healthcheck"]["test"])
+    for name in ("postgres", "redis"):
+        assert services[name]["profiles"] == ["replicas"] and "healthcheck" in services[name]
+        assert str(services[name]["volumes"][0]).split(":")[0] in compose["volumes"]
+    assert "--appendonly" in services["redis"]["command"]
