@@ -9,6 +9,7 @@ never cached.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Iterator
@@ -106,31 +107,49 @@ class ArtifactServer:
         media = NPZ_TYPE if req.fmt == "npz" else ARROW_TYPE
         key = req.cache_key(meta["dataset_id"])
         cache_it = key is not None and persist and self.ctx.cache.fits(n_bytes)
-        leads = False
-        while key is not None:
-            cached = await self.ctx.blocking(self._open_cached, key)
-            if cached is not None:
-                self.ctx.metrics.cache_hits.inc()
-                return self._cached_response(cached, req.fmt, media, headers)
-            if not cache_it or leads:
-                break
-            # Single flight: the first request generates (and caches) the artifact, the
-            # others wait for it and read the cache; past the wait they generate uncached.
-            led = await self.ctx.flights.lead(key, self.ctx.settings.single_flight_wait_seconds)
-            if led is None:
-                cache_it = False
-                break
-            leads = led
-        self.ctx.metrics.cache_misses.inc()
+        flight: _Flight | None = None  # held while this request generates (and caches) the artifact
         try:
+            while key is not None:
+                cached = await self.ctx.blocking(self._open_cached, key)
+                if cached is not None:
+                    if flight is not None:  # cached meanwhile (another replica, or a leader just done)
+                        await self.ctx.blocking(flight.release)
+                    self.ctx.metrics.cache_hits.inc()
+                    return self._cached_response(cached, req.fmt, media, headers)
+                if not cache_it or flight is not None:
+                    break
+                flight = await self._lead(key)
+                if flight is None:
+                    cache_it = False
+                    break
+                if not flight.leads:
+                    flight = None  # a leader finished: look again
+            self.ctx.metrics.cache_misses.inc()
             chunks = await self.ctx.blocking(self._generated, meta, recipe, req, cache_it)
         except BaseException:
-            if leads:
-                self.ctx.flights.release(str(key))
+            if flight is not None:
+                await self.ctx.blocking(flight.release)
             raise
-        if leads:
-            chunks = _Releasing(chunks, lambda: self.ctx.flights.release(str(key)))
+        if flight is not None:
+            chunks = _Releasing(chunks, flight.release)
         return ChunkStreamResponse(chunks, media_type=media, headers=headers, on_done=self._count(req.fmt))
+
+    async def _lead(self, key: str) -> _Flight | None:
+        """Single flight: the first request generates (and caches) the artifact, the others
+        wait for it and read the cache; past the wait they generate uncached (None). Replicas
+        sharing the store also take its lock, so one of them generates and the others find
+        the artifact in the shared blob store. A :class:`_Flight` whose ``leads`` is False
+        means a leader here finished: look again."""
+        wait_s = self.ctx.settings.single_flight_wait_seconds
+        led = await self.ctx.flights.lead(key, wait_s)
+        if led is None:
+            return None
+        flight = _Flight(self.ctx, key, leads=led)
+        if led and self.ctx.store.shared:
+            flight.replica = self.ctx.store.lock(f"artifact:{key}", wait_s)
+            # Past the wait the lock is not held and this replica generates too, as above.
+            await self.ctx.blocking(flight.replica.__enter__)
+        return flight
 
     def _cached_response(
         self, cached: tuple[Any, int], fmt: str, media: str, headers: dict[str, str]
@@ -236,6 +255,26 @@ class ArtifactServer:
             tee.finish()
         if digest is not None:
             self.ctx.store.set_checksum(meta["dataset_id"], digest.hexdigest())
+
+
+class _Flight:
+    """A download's part in a single flight: ``leads`` when it generates; ``release`` (from any
+    thread, once) lets the waiting requests (and, through the store's lock, other replicas) go."""
+
+    def __init__(self, ctx: ServiceContext, key: str, leads: bool) -> None:
+        self.ctx, self.key, self.leads = ctx, key, leads
+        self.replica: contextlib.AbstractContextManager[bool] | None = None
+        self._released = False
+
+    def release(self) -> None:
+        if self._released or not self.leads:
+            return
+        self._released = True
+        try:
+            if self.replica is not None:
+                self.replica.__exit__(None, None, None)
+        finally:
+            self.ctx.flights.release(self.key)
 
 
 class _Releasing:

@@ -154,6 +154,23 @@ def test_identical_creates_on_both_replicas_give_one_dataset_and_one_generation(
     assert meta["tags"] == sorted(f"t{i}" for i in range(8))
 
 
+def test_first_downloads_on_both_replicas_generate_an_artifact_once(pair: tuple[Replica, Replica]) -> None:
+    a, b = pair
+    # 600,000 rows: the Arrow stream (12 MB) takes long enough to make that, without the
+    # store's lock, both replicas miss the shared cache and generate it.
+    r = _create(a.url, {"n_points_per_spiral": 300_000, "seed": 77})
+    assert r.status_code == 201, r.text
+    dataset_id = r.json()["dataset_id"]
+    url = f"/v1/datasets/{dataset_id}/artifact?format=arrow&split=full"
+    before = a.rows_generated() + b.rows_generated()
+    with ThreadPoolExecutor(8) as pool:
+        bodies = list(pool.map(lambda i: httpx.get((a, b)[i % 2].url + url, timeout=300), range(8)))
+    assert all(x.status_code == 200 for x in bodies), [x.text[:200] for x in bodies]
+    assert len({x.content for x in bodies}) == 1
+    assert a.rows_generated() + b.rows_generated() - before == 600_000  # one generation, not two
+    assert httpx.delete(f"{a.url}/v1/datasets/{dataset_id}", timeout=30).status_code == 204
+
+
 def test_reapers_of_both_replicas_delete_each_expired_dataset_once(pair: tuple[Replica, Replica]) -> None:
     a, b = pair
     ids = []
