@@ -60,6 +60,7 @@ content by its ``source_id`` (or another content hash) in the canonical params.
 
 from __future__ import annotations
 
+from juniper_data_core.sources import huggingface, kaggle
 from juniper_data_core.sources.canonical import TYPES, parse_source_id
 from juniper_data_core.sources.directory import (
     SourceDirectory,
@@ -84,6 +85,8 @@ from juniper_data_core.sources.readers import FORMATS, ReadOptions, format_for
 from juniper_data_core.sources.table import SourceTable, open_source
 
 __all__ = [
+    "huggingface",
+    "kaggle",
     "FORMATS",
     "PathNotAllowedError",
     "TYPES",
