@@ -309,5 +309,5 @@ def compile_plan(
     if isinstance(impl, IndexPure):
         return KernelPlan(shape, model, impl)
     if isinstance(impl, FromTable):
-        return TablePlan(shape, model, impl, impl.open(model))
+        return TablePlan(shape, model, impl, impl.rows(model))
     return SequentialPlan(shape, params, impl, version)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+import juniper_data_core as jd
 from juniper_data_service.keyed_lock import KeyedLocks, SingleFlight
 from juniper_data_service.metrics import ServiceMetrics
 from juniper_data_service.settings import Settings
@@ -32,6 +33,11 @@ class ServiceContext:
     """Start-up compilation of kernels; a finished no-op unless the app starts one."""
     sources: Any = None
     """The source store (:class:`~juniper_data_service.sources.SourceStore`), if the app has one."""
+    from_source: frozenset[str] = field(
+        default_factory=lambda: frozenset(n for n, g in jd.generator_catalog().items() if g["from_source"])
+    )
+    """Generators whose recipes read files when built (a source's labels, MNIST's IDX files),
+    as registered when the app was made: their creates do that work in worker threads."""
 
     @staticmethod
     def now() -> float:

@@ -64,7 +64,10 @@ class Creator:
     async def create(self, body: DatasetRequest) -> tuple[Meta, list[str]]:
         """Store (or find) the dataset; returns its meta and the recipe's warnings."""
         ctx = self.ctx
-        recipe, size = await ctx.blocking(self._recipe, body)
+        # A source's recipe reads files when built and its meta reads rows (normalisation):
+        # worker threads. Generators' (Cascor's many small creates) stay on the event loop.
+        from_source = body.generator in ctx.from_source
+        recipe, size = await ctx.blocking(self._recipe, body) if from_source else self._recipe(body)
         check_budget("the dataset (its full NPZ)", recipe.n_rows("full"), size, ctx.settings)
         backend = jd.backend_for(recipe, body.backend or ctx.settings.backend)
         async with ctx.locks.hold(recipe.dataset_id):
@@ -92,7 +95,8 @@ class Creator:
             distribution, checksum = await ctx.blocking(self._generate_now, recipe, backend, cache_it)
         else:
             distribution, checksum = await ctx.blocking(jd.class_distribution, recipe), None
-        await ctx.blocking(recipe.plan.extra_meta)  # a source's statistics, computed off the event loop
+        if recipe.generator in ctx.from_source:
+            await ctx.blocking(recipe.plan.extra_meta)  # a source's statistics, off the event loop
         meta = new_meta(
             recipe, body, backend=backend, distribution=distribution, checksum=checksum, now=ctx.now()
         )

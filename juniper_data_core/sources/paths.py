@@ -125,3 +125,9 @@ def resolve_params(
                 f"invalid arc_agi parameters: {err.field}: {err}", [(err.field, str(err))]
             ) from None
     return dict(params)
+
+
+def env_import_roots() -> list[str]:
+    """The import roots the engine's own callers (the CLI, a notebook) allow: the comma list
+    in ``JUNIPER_DATA_IMPORT_ROOTS`` (empty: none). A server passes its settings' roots."""
+    return [r.strip() for r in os.environ.get("JUNIPER_DATA_IMPORT_ROOTS", "").split(",") if r.strip()]

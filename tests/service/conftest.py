@@ -136,12 +136,14 @@ def cascor_params() -> dict[str, Any]:
 
 class ServerProcess:
     """``python -m juniper_data_service`` in a process of its own (what ``juniper-data serve``
-    runs), on a free port: for tests of the server's own settings and of crashes."""
+    runs), on a free port: for tests of the server's own settings, of crashes and of
+    replicas. With ``log``, its output goes to that file (else to the test's)."""
 
-    def __init__(self, storage: Path, **env: str) -> None:
+    def __init__(self, storage: Path, log: Path | None = None, **env: str) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.storage = storage
+        self.log = log
         environ = {k: v for k, v in os.environ.items() if not k.startswith("JUNIPER_DATA_")}
         environ.update(
             JUNIPER_DATA_PORT=str(self.port),
@@ -150,16 +152,22 @@ class ServerProcess:
             JUNIPER_DATA_LOG_LEVEL="WARNING",
         )
         environ.update(env)  # a test's own settings win (LOG_LEVEL too)
-        self.process = subprocess.Popen([sys.executable, "-m", "juniper_data_service"], env=environ)
+        command = [sys.executable, "-m", "juniper_data_service"]
+        if log is None:
+            self.process = subprocess.Popen(command, env=environ)
+        else:
+            with open(log, "wb") as out:
+                self.process = subprocess.Popen(command, env=environ, stdout=out, stderr=out)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 if httpx.get(f"{self.url}/v1/health/live", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.05)
         self.process.kill()
-        raise RuntimeError("the server process did not start")
+        said = f": {log.read_text()}" if log is not None else ""
+        raise RuntimeError(f"the server process did not start{said}")
 
     def stop(self) -> None:
         if self.process.poll() is None:

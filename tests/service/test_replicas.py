@@ -14,9 +14,7 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,50 +24,15 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.service.conftest import ServerProcess
 from tests.service.test_store_contract import StoreBacking
 
 
-class Replica:
-    """``python -m juniper_data_service`` on a free port; its log (stderr) in a file."""
+class Replica(ServerProcess):
+    """A server process logging at INFO into ``log`` (the reaper's lines are counted)."""
 
     def __init__(self, storage: Path, log: Path, **env: str) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("JUNIPER_DATA_")}
-        environ.update(
-            JUNIPER_DATA_PORT=str(self.port),
-            JUNIPER_DATA_STORAGE_PATH=str(storage),
-            JUNIPER_DATA_WARM_KERNELS="false",
-            JUNIPER_DATA_LOG_LEVEL="INFO",
-            **env,
-        )
-        with open(log, "wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "juniper_data_service"], env=environ, stderr=out, stdout=out
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/v1/health/live", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.05)
-        self.process.kill()
-        raise RuntimeError(f"replica did not start: {log.read_text()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        super().__init__(storage, log, JUNIPER_DATA_LOG_LEVEL="INFO", **env)
 
     def reaped(self) -> int:
         """How many datasets this replica's reaper has deleted (from its log)."""
