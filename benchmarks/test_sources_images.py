@@ -83,7 +83,7 @@ def _cold_generate() -> dict[str, np.ndarray]:
     from juniper_data_core.generators import mnist
 
     mnist._CACHE.clear()
-    mnist._open.cache_clear()
+    mnist.TABLE.cache_clear()
     return jd.generate("mnist", {"split": "official", "seed": 1}).arrays
 
 

@@ -203,6 +203,11 @@ class FromTable:
         key = json.dumps(params.model_dump(mode="json"), sort_keys=True)
         return _opened(self.open, type(params), key)
 
+    @staticmethod
+    def cache_clear() -> None:
+        """Forget every table version's opened rows (a cold start, for timings)."""
+        _opened.cache_clear()
+
     def shape(self, params: BaseModel) -> Shape:
         """The full dataset's shape: ``y`` has one column (the class) unless labels are one-hot."""
         rows = self.rows(params)
