@@ -378,3 +378,11 @@ def test_paths_leaving_the_roots_are_refused(roots: tuple[Path, Path], spelling:
 def test_no_roots_means_no_paths(roots: tuple[Path, Path]) -> None:
     with pytest.raises(sources.PathNotAllowedError, match="switched off"):
         sources.resolve_under_roots("sub/ok.csv", [])
+
+
+def test_a_deleted_source_is_gone_even_when_its_rows_were_opened(directory: sources.SourceDirectory) -> None:
+    params = known_params(directory, shuffle=False)
+    assert jd.recipe("csv_import", params).n_rows() == 10  # opened (and cached) once
+    directory.delete(params["source_id"])
+    with pytest.raises(sources.SourceNotFoundError, match="no source sha256:"):
+        jd.recipe("csv_import", params).n_rows()
