@@ -125,7 +125,7 @@ class ArtifactServer:
                 if not flight.leads:
                     flight = None  # a leader finished: look again
             self.ctx.metrics.cache_misses.inc()
-            chunks = await self.ctx.blocking(self._generated, meta, recipe, req, cache_it)
+            chunks = await self.ctx.blocking(self._generated, meta, recipe, req, cache_it, flight)
         except BaseException:
             if flight is not None:
                 await self.ctx.blocking(flight.release)
@@ -187,10 +187,16 @@ class ArtifactServer:
         return self._generated(meta, stored_recipe(meta), ArtifactRequest("npz", None, 0, None), False)
 
     def _generated(
-        self, meta: Meta, recipe: jd.Recipe, req: ArtifactRequest, cache_it: bool
+        self,
+        meta: Meta,
+        recipe: jd.Recipe,
+        req: ArtifactRequest,
+        cache_it: bool,
+        flight: _Flight | None = None,
     ) -> Iterator[Any]:
         """The artifact's chunks, generated as they are pulled, teed into the cache when
-        ``cache_it`` (blocking: call in a thread)."""
+        ``cache_it`` (blocking: call in a thread); ``flight``, when given, is let go only
+        once that cache entry is published."""
         backend = stored_backend(meta)
         if req.fmt == "arrow":
             chunks = iter_arrow(
@@ -203,7 +209,7 @@ class ArtifactServer:
         key = req.cache_key(meta["dataset_id"])
         if key is None:
             return measured
-        return self._whole(measured, meta, key, cache_it, checksum=req.whole_npz)
+        return self._whole(measured, meta, key, cache_it, checksum=req.whole_npz, flight=flight)
 
     def _measured(self, chunks: Iterator[Any], meta: Meta, backend: str, rows: int) -> Iterator[Any]:
         """The chunks, timed: generation is the time spent making them, streaming the
@@ -229,7 +235,13 @@ class ArtifactServer:
         metrics.rows_generated.labels(generator=meta["generator"]).inc(rows)
 
     def _whole(
-        self, chunks: Iterator[Any], meta: Meta, key: str, cache_it: bool, checksum: bool
+        self,
+        chunks: Iterator[Any],
+        meta: Meta,
+        key: str,
+        cache_it: bool,
+        checksum: bool,
+        flight: _Flight | None = None,
     ) -> Iterator[Any]:
         """Pass the chunks on, teed into the cache under ``key`` when ``cache_it``; with
         ``checksum``, hash them and record the sha256 as the dataset's checksum at the end.
@@ -240,6 +252,8 @@ class ArtifactServer:
         """
         digest = hashlib.sha256() if checksum and meta["checksum"] is None else None
         tee = BackgroundWriter(self.ctx.cache, key) if cache_it else None
+        if tee is not None and flight is not None:
+            flight.publishing = tee
         try:
             for chunk in chunks:
                 if digest is not None:
@@ -264,12 +278,21 @@ class _Flight:
     def __init__(self, ctx: ServiceContext, key: str, leads: bool) -> None:
         self.ctx, self.key, self.leads = ctx, key, leads
         self.replica: contextlib.AbstractContextManager[bool] | None = None
+        # The cache entry this flight fills. Let go before it is published, another replica
+        # waiting on the store's lock would miss the entry and generate the artifact too.
+        self.publishing: BackgroundWriter | None = None
         self._released = False
 
     def release(self) -> None:
         if self._released or not self.leads:
             return
         self._released = True
+        if self.publishing is not None:
+            self.publishing.when_done(self._let_go)
+        else:
+            self._let_go()
+
+    def _let_go(self) -> None:
         try:
             if self.replica is not None:
                 self.replica.__exit__(None, None, None)

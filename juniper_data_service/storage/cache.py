@@ -23,7 +23,7 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -179,6 +179,8 @@ class BackgroundWriter:
         self._key = key
         self._pending: queue.Queue[Any] = queue.Queue(max_pending)
         self._published = threading.Event()
+        self._after: list[Callable[[], None]] = []
+        self._after_lock = threading.Lock()
         # Not a daemon: a publish under way when the service stops is completed, not cut.
         self._thread = threading.Thread(target=self._run, name="juniper-data-cache-writer")
         self._thread.start()
@@ -192,6 +194,15 @@ class BackgroundWriter:
 
     def abort(self) -> None:
         self._pending.put(_ABORT)
+
+    def when_done(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the entry is published or discarded (at once if it is
+        already): in the writer's thread, so the stream that filled it does not wait."""
+        with self._after_lock:
+            if not self._published.is_set():
+                self._after.append(callback)
+                return
+        callback()
 
     def join(self, timeout: float | None = None) -> None:
         """Wait for the thread (the entry published or discarded)."""
@@ -212,7 +223,14 @@ class BackgroundWriter:
                 pass
         finally:
             self._cache._publishing_ends(self._key, self._published)
-            self._published.set()
+            with self._after_lock:
+                self._published.set()
+                after, self._after = self._after, []
+            for callback in after:
+                try:
+                    callback()
+                except Exception:
+                    log.exception("after caching %s", self._key)
 
 
 class _AbortedError(Exception):

@@ -19,6 +19,7 @@ import uvicorn
 
 from juniper_data_service.app import create_app, uvicorn_options
 from juniper_data_service.settings import Settings
+from juniper_data_service.storage import DatasetStore
 
 API_KEY = "test-key-0123456789"
 CASCOR_SPIRAL = {"n_spirals": 2, "n_points": 1000, "n_rotations": 2, "noise_level": 0.25, "seed": 42}
@@ -33,12 +34,13 @@ def _free_port() -> int:
 class LiveServer:
     """``create_app(settings)`` served by uvicorn in a background thread."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: DatasetStore | None = None) -> None:
         self.settings = settings
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         options = {**uvicorn_options(settings), "log_level": "warning"}
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, **options)
+        self.app = create_app(settings, store=store)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, **options)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from juniper_data_service.storage import ArtifactCache
+from juniper_data_service.settings import Settings
+from juniper_data_service.storage import ArtifactCache, MemoryStore
 from juniper_data_service.storage.cache import BackgroundWriter
+from tests.service.conftest import LiveServer
 
 NOW = 1_700_000_000.0
 
@@ -89,3 +94,60 @@ def test_get_waits_for_an_entry_being_published(tmp_path: Path, monkeypatch: pyt
     assert opened is not None
     with opened[0] as f:
         assert f.read() == b"bytes"
+
+
+class _SharedWatchedStore(MemoryStore):
+    """A store that replicas share (as PostgreSQL and Redis are), whose lock notes whether
+    the artifact's cache entry could be read at the moment the lock was let go."""
+
+    shared = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cache: ArtifactCache | None = None
+        self.entry_readable_at_release: list[bool] = []
+
+    def lock(self, key: str, wait_s: float = 300.0) -> contextlib.AbstractContextManager[bool]:
+        @contextlib.contextmanager
+        def held() -> Iterator[bool]:
+            yield True
+            if key.startswith("artifact:") and self.cache is not None:
+                opened = self.cache.open(key.removeprefix("artifact:"), publish_wait_s=0)
+                self.entry_readable_at_release.append(opened is not None)
+                if opened is not None:
+                    opened[0].close()
+
+        return held()
+
+
+def test_replica_lock_is_held_until_the_cached_artifact_is_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another replica waits on the store's lock for the first download's artifact; let go
+    before the entry is renamed into place (its fsync is slow here, as on a busy disk), that
+    replica misses the shared cache and generates the artifact a second time."""
+    import juniper_data_service.storage.blobs as blobs_module
+
+    real_fsync = blobs_module.os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        time.sleep(0.5)
+        real_fsync(fd)
+
+    store = _SharedWatchedStore()
+    settings = Settings(storage_path=tmp_path, log_level="WARNING", warm_kernels=False)
+    server = LiveServer(settings, store).start()
+    try:
+        store.cache = server.app.state.ctx.cache
+        monkeypatch.setattr(blobs_module.os, "fsync", slow_fsync)
+        params = {"n_spirals": 2, "n_points": 5000, "seed": 3}
+        created = httpx.post(f"{server.url}/v1/datasets", json={"generator": "spiral", "params": params})
+        assert created.status_code == 201, created.text
+        url = f"{server.url}/v1/datasets/{created.json()['dataset_id']}/artifact?format=arrow&split=full"
+        assert httpx.get(url, timeout=60).status_code == 200
+        deadline = time.monotonic() + 30
+        while not store.entry_readable_at_release and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert store.entry_readable_at_release == [True]
+    finally:
+        server.stop()
