@@ -177,3 +177,17 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: object, outp
     what compare.py and report.py read, and the raw rounds made a saved run 12 MB."""
     for bench in output_json.get("benchmarks", []):
         bench.get("stats", {}).pop("data", None)
+
+
+_SUMMARY = pytest.StashKey[list[str]]()
+
+
+def summary_line(config: pytest.Config, line: str) -> None:
+    """Print ``line`` after the benchmark tables (ratios a benchmark computed across peers it
+    ran side by side, which pytest-benchmark's one-time-per-row tables cannot show)."""
+    config.stash.setdefault(_SUMMARY, []).append(line)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    for line in config.stash.get(_SUMMARY, []):
+        terminalreporter.write_line(line)

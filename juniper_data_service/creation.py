@@ -19,7 +19,7 @@ from juniper_data_core.formats import iter_npz, npz_nbytes
 from juniper_data_service.context import ServiceContext
 from juniper_data_service.meta import check_budget, new_meta
 from juniper_data_service.schemas import DatasetRequest
-from juniper_data_service.storage.base import Meta, replica_lock
+from juniper_data_service.storage.base import Meta, claimed
 
 #: Datasets whose full NPZ is at most this many bytes are generated (and cached) when created
 #: (about 1e6 rows of a 2-feature, 2-class dataset); larger ones are generated when downloaded.
@@ -70,22 +70,18 @@ class Creator:
         recipe, size = await ctx.blocking(self._recipe, body) if from_source else self._recipe(body)
         check_budget("the dataset (its full NPZ)", recipe.n_rows("full"), size, ctx.settings)
         backend = jd.backend_for(recipe, body.backend or ctx.settings.backend)
-        async with ctx.locks.hold(recipe.dataset_id):
-            found = await ctx.blocking(ctx.store.get, recipe.dataset_id, ctx.now())
-            if found is None:
-                # Replicas sharing the store: one generates, the others then find its dataset.
-                wait_s = ctx.settings.single_flight_wait_seconds
-                async with replica_lock(ctx.store, recipe.dataset_id, wait_s) as held:
-                    if held and ctx.store.shared:
-                        found = await ctx.blocking(ctx.store.get, recipe.dataset_id, ctx.now())
-                    if found is None:
-                        meta = await self._build(recipe, body, backend, size)
-                        entry, _ = await ctx.blocking(
-                            ctx.store.put, meta, persist=body.persist, now=ctx.now()
-                        )
-                        return entry.meta, list(recipe.warnings)
-            meta = {**found.meta, "tags": body.tags, "ttl_seconds": body.ttl_seconds}
-            entry, _ = await ctx.blocking(ctx.store.put, meta, persist=body.persist, now=ctx.now())
+        # Identical creates in this process queue on the ID; replicas sharing the store also
+        # claim it there, so one of them builds the dataset and the others find it.
+        wait_s = ctx.settings.single_flight_wait_seconds
+        async with (
+            ctx.locks.hold(recipe.dataset_id),
+            claimed(ctx.store, recipe.dataset_id, ctx.now(), wait_s) as claim,
+        ):
+            if claim.found is None:
+                meta = await self._build(recipe, body, backend, size)
+            else:
+                meta = {**claim.found.meta, "tags": body.tags, "ttl_seconds": body.ttl_seconds}
+            entry, _ = await ctx.blocking(claim.put, meta, persist=body.persist, now=ctx.now())
         return entry.meta, list(recipe.warnings)
 
     async def _build(self, recipe: jd.Recipe, body: DatasetRequest, backend: str, size: int) -> Meta:

@@ -60,9 +60,7 @@ async def artifact(
     etag = req.etag(dataset_id)
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers={"ETag": etag})
-    response = await ArtifactServer(ctx).response(entry.meta, entry.persist, req, etag)
-    await ctx.blocking(ctx.store.touch, dataset_id, ctx.now())
-    return response
+    return await ArtifactServer(ctx).response(entry.meta, entry.persist, req, etag)
 
 
 @router.get("/{dataset_id}/preview", response_model=Preview, responses=error_responses(400, 404))

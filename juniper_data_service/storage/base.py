@@ -12,7 +12,7 @@ from __future__ import annotations
 import abc
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -99,6 +99,25 @@ def is_expired(meta: Meta, now: float) -> bool:
     return expiry is not None and expiry <= now
 
 
+@dataclass
+class Claim:
+    """A create's hold on its dataset ID among the replicas sharing a store (from
+    :meth:`DatasetStore.claim`): one of them builds the dataset, the others find it."""
+
+    found: Entry | None
+    """The live dataset already stored under the ID: then there is nothing to build."""
+    held: bool
+    """True while the other replicas are kept out; False when the wait ran out (go ahead
+    unlocked: an identical create elsewhere then merges into the same row) or when
+    ``found`` came without needing the hold."""
+    store_fn: Callable[[Meta, bool, float], tuple[Entry, bool]]
+
+    def put(self, meta: Meta, *, persist: bool, now: float) -> tuple[Entry, bool]:
+        """:meth:`DatasetStore.put`, letting the other replicas go in the same round trip
+        where the store can."""
+        return self.store_fn(meta, persist, now)
+
+
 class DatasetStore(abc.ABC):
     """Metadata of every dataset. Expired datasets are absent to every read unless asked for."""
 
@@ -172,25 +191,34 @@ class DatasetStore(abc.ABC):
         """
         return contextlib.nullcontext(True)
 
+    @contextlib.contextmanager
+    def claim(self, dataset_id: str, now: float, wait_s: float = 300.0) -> Iterator[Claim]:
+        """Hold ``dataset_id`` against the other replicas (:meth:`lock`) and read what is
+        stored under it, for a create: build only when :attr:`Claim.found` is None, then
+        :meth:`Claim.put`. Stores with a server fold the lock, the read and the release into
+        fewer round trips."""
+        with self.lock(dataset_id, wait_s) as held:
+            found = self.get(dataset_id, now)
+            yield Claim(found, held, lambda meta, persist, at: self.put(meta, persist=persist, now=at))
+
     def close(self) -> None:  # noqa: B027 - optional for stores with nothing to release
         """Release connections and files."""
 
 
 @contextlib.asynccontextmanager
-async def replica_lock(store: DatasetStore, key: str, wait_s: float) -> AsyncIterator[bool]:
-    """:meth:`DatasetStore.lock` from async code (taken and released in worker threads); a
-    store that is not :attr:`~DatasetStore.shared` costs nothing."""
-    if not store.shared:
-        yield True
-        return
+async def claimed(store: DatasetStore, dataset_id: str, now: float, wait_s: float) -> AsyncIterator[Claim]:
+    """:meth:`DatasetStore.claim` from async code (entered and left in worker threads)."""
     import anyio.to_thread
 
-    held = store.lock(key, wait_s)
-    got: bool = await anyio.to_thread.run_sync(held.__enter__)
+    hold = store.claim(dataset_id, now, wait_s)
+    claim: Claim = await anyio.to_thread.run_sync(hold.__enter__)
     try:
-        yield got
+        yield claim
     finally:
-        await anyio.to_thread.run_sync(held.__exit__, None, None, None)
+        if store.shared:  # a release to send
+            await anyio.to_thread.run_sync(hold.__exit__, None, None, None)
+        else:
+            hold.__exit__(None, None, None)
 
 
 def stats_of(metas: list[Meta], now: float) -> dict[str, Any]:

@@ -5,10 +5,12 @@ query (generator, created_at, expires_at, dataset_name, dataset_version, n_sampl
 beside it, indexed, and tags live in their own table, so every read is one SQL query.
 Several replicas may share the database:
 
-- a create locks its dataset ID (and its name, for ``dataset_version``) with transaction
+- a write locks its dataset ID (and its name, for ``dataset_version``) with transaction
   advisory locks, so identical concurrent creates give one row and versions never repeat;
-- :meth:`PostgresStore.lock` holds a lock row across a whole create, so one replica
-  generates and the others find its dataset;
+- :meth:`PostgresStore.claim` holds a lock row (``juniper_data_locks``) across a whole
+  create, so one replica generates and the others find its dataset: the row is taken and
+  the dataset read in one round trip, and the create's write deletes it in the same
+  statement (two round trips for a new dataset, the lock included);
 - the reaper deletes rows taken ``FOR UPDATE SKIP LOCKED``: two replicas reaping at once
   never both delete (nor both report) the same dataset.
 
@@ -20,7 +22,7 @@ is newer than this code knows is refused with :class:`SchemaVersionError`.
 Connection errors (server down or restarted) become :class:`StoreUnavailableError` (the
 service's 503); a pooled connection found dead makes the pool check all of them and the
 query run again, so after a restart the first request gets a fresh connection rather
-than an error. Writes are pipelined (two round trips for a create).
+than an error.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from juniper_data_service.storage.base import (
+    Claim,
     DatasetStore,
     Entry,
     FilterQuery,
@@ -94,6 +97,15 @@ _ID_SEED = 1
 _NAME_SEED = 2
 
 _COLUMNS = "meta, persist, access_count, last_accessed_at"
+# A lock row is taken when absent, expired (its holder died), or already ours (a connection
+# lost after the insert committed: the retry must not wait out its own row).
+_TAKE = (
+    "INSERT INTO juniper_data_locks (key, token, expires_at) VALUES (%s, %s, %s) "
+    "ON CONFLICT (key) DO UPDATE SET token = EXCLUDED.token, expires_at = EXCLUDED.expires_at "
+    "WHERE juniper_data_locks.expires_at < %s OR juniper_data_locks.token = EXCLUDED.token "
+    "RETURNING token"
+)
+_RELEASE = "DELETE FROM juniper_data_locks WHERE key = %s AND token = %s"
 _LIVE = "(expires_at IS NULL OR expires_at > %s)"
 _NEWEST = "ORDER BY created_at DESC, dataset_id"
 
@@ -206,13 +218,30 @@ class PostgresStore(DatasetStore):
         rows = self._query(sql, (dataset_id, now))
         return Entry(_meta(rows[0]), bool(rows[0][1])) if rows else None
 
-    def _write(self, conn: psycopg.Connection[Any], meta: Meta, persist: bool) -> None:
+    def _write(
+        self,
+        conn: psycopg.Connection[Any],
+        meta: Meta,
+        persist: bool,
+        release: tuple[str, str] | None = None,
+        unless_live_at: float | None = None,
+    ) -> psycopg.Cursor[Any]:
         """Upsert the row and make its tags exactly ``meta["tags"]``, in one statement (the
-        tag delete and insert touch disjoint rows, so they can run side by side)."""
+        tag delete and insert touch disjoint rows, so they can run side by side); with
+        ``release`` (a lock row's key and token), delete that lock row in it too. With
+        ``unless_live_at``, a row live at that time is left alone (and the lock kept). The
+        cursor's one row counts the rows written (0 or 1)."""
         from psycopg.types.json import Jsonb
 
         stored = {k: v for k, v in meta.items() if k not in ("access_count", "last_accessed_at")}
-        conn.execute(
+        only_expired = " WHERE datasets.expires_at <= %(now)s" if unless_live_at is not None else ""
+        unlock = (
+            ", released AS (DELETE FROM juniper_data_locks WHERE key = %(lock)s AND token = %(token)s "
+            "AND EXISTS (SELECT 1 FROM row)) "
+            if release is not None
+            else " "
+        )
+        return conn.execute(
             "WITH row AS (INSERT INTO datasets (dataset_id, generator, created_at, expires_at, dataset_name, "
             "dataset_version, n_samples, persist, access_count, last_accessed_at, meta) "
             "VALUES (%(id)s, %(generator)s, %(created)s, %(expires)s, %(name)s, %(version)s, %(samples)s, "
@@ -222,11 +251,13 @@ class PostgresStore(DatasetStore):
             "dataset_name = EXCLUDED.dataset_name, dataset_version = EXCLUDED.dataset_version, "
             "n_samples = EXCLUDED.n_samples, persist = EXCLUDED.persist, "
             "access_count = EXCLUDED.access_count, last_accessed_at = EXCLUDED.last_accessed_at, "
-            "meta = EXCLUDED.meta RETURNING dataset_id), "
-            "gone AS (DELETE FROM dataset_tags WHERE dataset_id = %(id)s AND tag <> ALL(%(tags)s)) "
-            "INSERT INTO dataset_tags (dataset_id, tag) "
-            "SELECT row.dataset_id, t FROM row, unnest(%(tags)s::text[]) t "
-            "ON CONFLICT DO NOTHING",
+            f"meta = EXCLUDED.meta{only_expired} RETURNING dataset_id), "
+            "gone AS (DELETE FROM dataset_tags WHERE dataset_id = %(id)s AND tag <> ALL(%(tags)s) "
+            "AND EXISTS (SELECT 1 FROM row)), "
+            "tagged AS (INSERT INTO dataset_tags (dataset_id, tag) "
+            "SELECT row.dataset_id, t FROM row, unnest(%(tags)s::text[]) t ON CONFLICT DO NOTHING)"
+            f"{unlock}"
+            "SELECT COUNT(*) FROM row",
             {
                 "id": meta["dataset_id"],
                 "generator": meta["generator"],
@@ -240,10 +271,20 @@ class PostgresStore(DatasetStore):
                 "accessed": epoch(meta["last_accessed_at"]),
                 "meta": Jsonb(stored),
                 "tags": list(meta["tags"]),
+                "lock": release[0] if release is not None else None,
+                "token": release[1] if release is not None else None,
+                "now": unless_live_at,
             },
         )
 
     def put(self, meta: Meta, *, persist: bool, now: float) -> tuple[Entry, bool]:
+        return self._put(meta, persist, now)
+
+    def _put(
+        self, meta: Meta, persist: bool, now: float, release: tuple[str, str] | None = None
+    ) -> tuple[Entry, bool]:
+        """:meth:`put`; with ``release``, that lock row is deleted in the same transaction."""
+
         def work(conn: psycopg.Connection[Any]) -> tuple[Entry, bool]:
             # Pipelined: BEGIN, the lock and the read go out together, the write and COMMIT too.
             with conn.pipeline(), conn.transaction():
@@ -262,7 +303,7 @@ class PostgresStore(DatasetStore):
                         top = conn.execute(sql, (new["dataset_name"],)).fetchone()
                         new["dataset_version"] = ((top[0] if top else None) or 0) + 1
                     entry = Entry(new, persist)
-                self._write(conn, entry.meta, entry.persist)
+                self._write(conn, entry.meta, entry.persist, release)
             return entry, not rows
 
         return self._run(work)
@@ -379,6 +420,35 @@ class PostgresStore(DatasetStore):
     def count(self, now: float) -> int:
         return int(self._query(f"SELECT COUNT(*) FROM datasets WHERE {_LIVE}", (now,))[0][0])
 
+    def _take(
+        self, key: str, token: str, wait_s: float, read: Callable[[psycopg.Connection[Any]], T] | None = None
+    ) -> tuple[bool, T | None]:
+        """Take the lock row ``key`` for ``token``, trying again (backing off) until ``wait_s``
+        passes; ``read(conn)`` runs after each try, in the same round trip, and a truthy
+        answer ends the wait (what the holder was making is there)."""
+        deadline = time.monotonic() + wait_s
+        delay = 0.002
+
+        def attempt(conn: psycopg.Connection[Any]) -> tuple[bool, T | None]:
+            now = time.time()
+            # One round trip: the read waits on the server, not on the network (the replicas'
+            # database is often on another host).
+            with conn.pipeline():
+                took = conn.execute(_TAKE, (key, token, now + wait_s, now))
+                seen = read(conn) if read is not None else None
+                return bool(took.fetchall()), seen
+
+        while True:
+            held, seen = self._run(attempt)
+            if held or seen or time.monotonic() >= deadline:
+                return held, seen
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def _release(self, key: str, token: str) -> None:
+        with contextlib.suppress(StoreUnavailableError):  # else it expires after wait_s
+            self._execute(_RELEASE, (key, token))
+
     @contextlib.contextmanager
     def lock(self, key: str, wait_s: float = 300.0) -> Iterator[bool]:
         # A row in juniper_data_locks rather than a session advisory lock: a held advisory lock
@@ -386,31 +456,48 @@ class PostgresStore(DatasetStore):
         # starve the pool. The row expires after wait_s, so a replica that dies holding it blocks
         # the others no longer than a live one would.
         token = secrets.token_hex(16)
-        deadline = time.monotonic() + wait_s
-        delay = 0.002
-        take = (
-            "INSERT INTO juniper_data_locks (key, token, expires_at) VALUES (%s, %s, %s) "
-            "ON CONFLICT (key) DO UPDATE SET token = EXCLUDED.token, expires_at = EXCLUDED.expires_at "
-            "WHERE juniper_data_locks.expires_at < %s RETURNING token"
-        )
-        while True:
-            now = time.time()
-            if self._query(take, (key, token, now + wait_s, now)):
-                held = True
-                break
-            if time.monotonic() >= deadline:
-                held = False
-                break
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+        held, _ = self._take(key, token, wait_s)
         try:
             yield held
         finally:
             if held:
-                with contextlib.suppress(StoreUnavailableError):
-                    self._execute(
-                        "DELETE FROM juniper_data_locks WHERE key = %s AND token = %s", (key, token)
-                    )
+                self._release(key, token)
+
+    @contextlib.contextmanager
+    def claim(self, dataset_id: str, now: float, wait_s: float = 300.0) -> Iterator[Claim]:
+        token = secrets.token_hex(16)
+        sql = f"SELECT {_COLUMNS} FROM datasets WHERE dataset_id = %s AND {_LIVE}".encode()
+        # The read is a statement after the lock's: its snapshot sees a holder's write, which
+        # commits with the lock row's delete.
+        held, rows = self._take(
+            dataset_id, token, wait_s, lambda conn: conn.execute(sql, (dataset_id, now)).fetchall()
+        )
+        found = Entry(_meta(rows[0]), bool(rows[0][1])) if rows else None
+        released = False
+
+        def put(meta: Meta, persist: bool, at: float) -> tuple[Entry, bool]:
+            nonlocal released
+            if held and found is None and meta.get("dataset_name") is None:
+                # A new dataset: written and the lock released in one statement, unless a
+                # replica whose wait ran out wrote it meanwhile (then merged below).
+                def write(conn: psycopg.Connection[Any]) -> bool:
+                    row = self._write(conn, meta, persist, (dataset_id, token), unless_live_at=at).fetchone()
+                    return bool(row and row[0])
+
+                if self._run(write):
+                    released = True
+                    return Entry(dict(meta), persist), True
+            # A hit merges with the row as it is now (others' tags may have landed since the
+            # claim read it); a name takes its next version. The release commits with it.
+            result = self._put(meta, persist, at, (dataset_id, token) if held else None)
+            released = held
+            return result
+
+        try:
+            yield Claim(found, held, put)
+        finally:
+            if held and not released:
+                self._release(dataset_id, token)
 
 
 def _first_line(err: BaseException) -> str:

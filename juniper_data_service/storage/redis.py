@@ -39,6 +39,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from juniper_data_service.storage.base import (
+    Claim,
     DatasetStore,
     Entry,
     FilterQuery,
@@ -66,17 +67,29 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 return -1
 """
-# Runs the recorded commands (ARGV: count, command, arguments, count, ...) only if KEYS[1]
-# does not exist: a new dataset's record and index entries written in one round trip.
+# Runs the recorded commands (ARGV[2:]: count, command, arguments, count, ...) only if
+# KEYS[1] does not exist: a new dataset's record and index entries written in one round trip;
+# then releases the claim lock KEYS[2] if it is given and still holds the token ARGV[1].
 _CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local i = 1
+local i = 2
 while i <= #ARGV do
   local n = tonumber(ARGV[i])
   redis.call(unpack(ARGV, i + 1, i + n))
   i = i + n + 1
 end
+if KEYS[2] and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
+"""
+# A create's claim: the dataset KEYS[2] as stored; when it is absent (or ARGV[3] is '1': it is
+# there but expired), also the lock KEYS[1] for token ARGV[1] (for ARGV[2] ms). Atomic, so a
+# free lock and no dataset mean nobody is making it: a holder writes before it lets go.
+_CLAIM = """
+local found = redis.call('HGETALL', KEYS[2])
+if #found > 0 and ARGV[3] ~= '1' then return {0, found} end
+local took = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+if not took and redis.call('GET', KEYS[1]) == ARGV[1] then took = true end
+return {took and 1 or 0, found}
 """
 _UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -114,6 +127,7 @@ class RedisStore(DatasetStore):
         self._set_if_exists = self._r.register_script(_SET_IF_EXISTS)
         self._unlock = self._r.register_script(_UNLOCK)
         self._create = self._r.register_script(_CREATE)
+        self._claim = self._r.register_script(_CLAIM)
         try:
             self._r.ping()
         except self._errors as err:
@@ -253,7 +267,7 @@ class RedisStore(DatasetStore):
             self._store(commands, entry.meta, persist)
             self._index(commands, entry.meta, None)
             with self._errors_as_unavailable():
-                if self._create(keys=[key], args=commands.argv) == 1:
+                if self._create(keys=[key], args=["", *commands.argv]) == 1:
                     return entry, True
         watch = [key] + ([self._idx(f"name:{name}")] if name is not None else [])
 
@@ -413,6 +427,51 @@ class RedisStore(DatasetStore):
             yield held
         finally:
             if held:
+                with contextlib.suppress(*self._errors):
+                    self._unlock(keys=[name], args=[token])
+
+    @contextlib.contextmanager
+    def claim(self, dataset_id: str, now: float, wait_s: float = 300.0) -> Iterator[Claim]:
+        name, key = f"{self.prefix}lock:{dataset_id}", self._ds(dataset_id)
+        token = secrets.token_hex(16)
+        deadline = time.monotonic() + wait_s
+        delay = 0.002
+        expired = False  # the stored dataset is expired: take the lock to make it again
+        with self._errors_as_unavailable():
+            while True:
+                took, fields = self._claim(
+                    keys=[name, key], args=[token, int(wait_s * 1000), "1" if expired else "0"]
+                )
+                found = self._entry(dict(zip(fields[::2], fields[1::2], strict=True)))
+                if found is not None and is_expired(found.meta, now):
+                    found = None
+                    if not expired:
+                        expired = True
+                        continue  # at once, asking for the lock this time
+                held = bool(took)
+                if held or found is not None or time.monotonic() >= deadline:
+                    break
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        released = False
+
+        def put(meta: Meta, persist: bool, at: float) -> tuple[Entry, bool]:
+            nonlocal released
+            if held and found is None and meta.get("dataset_name") is None:
+                # The new dataset and the lock's release in one script call.
+                commands = _Commands()
+                self._store(commands, meta, persist)
+                self._index(commands, meta, None)
+                with self._errors_as_unavailable():
+                    if self._create(keys=[key, name], args=[token, *commands.argv]) == 1:
+                        released = True
+                        return Entry(dict(meta), persist), True
+            return self.put(meta, persist=persist, now=at)
+
+        try:
+            yield Claim(found, held, put)
+        finally:
+            if held and not released:
                 with contextlib.suppress(*self._errors):
                     self._unlock(keys=[name], args=[token])
 

@@ -349,5 +349,104 @@ def test_lock_excludes_another_replica(shared_backing: StoreBacking) -> None:
         assert after
 
 
+def test_claim_then_put_stores_a_new_dataset_and_a_second_claim_finds_it(
+    store: DatasetStore, now: float
+) -> None:
+    with store.claim("a", now) as claim:
+        assert claim.found is None and claim.held
+        entry, created = claim.put(meta_of("a", now, tags=["x"]), persist=False, now=now)
+    assert created and entry.meta["tags"] == ["x"]
+    with store.claim("a", now + 1) as again:
+        assert again.found is not None and again.found.meta["tags"] == ["x"] and not again.found.persist
+        entry, created = again.put(meta_of("a", now, tags=["y"]), persist=True, now=now + 1)
+    assert not created and entry.meta["tags"] == ["x", "y"] and entry.persist
+    stored = store.get("a", now + 1)
+    assert stored is not None and stored.meta["tags"] == ["x", "y"] and stored.persist
+    assert store.count(now + 1) == 1
+
+
+def test_claim_treats_an_expired_dataset_as_absent(store: DatasetStore, now: float) -> None:
+    store.put(meta_of("a", now, ttl_seconds=1, expires_at=iso(now + 1)), persist=True, now=now)
+    with store.claim("a", now + 2) as claim:
+        assert claim.found is None and claim.held
+        _, created = claim.put(meta_of("a", now + 2, tags=["new"]), persist=True, now=now + 2)
+    assert created
+    entry = store.get("a", now + 2)
+    assert entry is not None and entry.meta["tags"] == ["new"] and entry.meta["expires_at"] is None
+
+
+def test_claim_put_of_a_named_dataset_gives_it_the_next_version(store: DatasetStore, now: float) -> None:
+    store.put(meta_of("v1", now, dataset_name="n"), persist=True, now=now)
+    with store.claim("v2", now) as claim:
+        entry, created = claim.put(meta_of("v2", now, dataset_name="n"), persist=True, now=now)
+    assert created and entry.meta["dataset_version"] == 2
+    assert [m["dataset_id"] for m in store.versions("n", now)] == ["v1", "v2"]
+
+
+def test_concurrent_claims_give_one_new_dataset_with_every_tag(backing: StoreBacking, now: float) -> None:
+    """The service's create, eight times at once over two replicas: one builds, the others
+    merge their tags into its dataset, none lost."""
+    stores = [backing.open(), backing.open()] if backing.kind in SHARED else [backing.open()]
+
+    def create(i: int) -> bool:
+        with stores[i % len(stores)].claim("a", now, wait_s=30) as claim:
+            if claim.found is None:
+                meta = meta_of("a", now, tags=[f"t{i}"])
+            else:
+                meta = {**claim.found.meta, "tags": [f"t{i}"]}
+            return claim.put(meta, persist=True, now=now)[1]
+
+    assert sum(run_together(8, create)) == 1
+    entry = stores[0].get("a", now)
+    assert entry is not None and entry.meta["tags"] == sorted(f"t{i}" for i in range(8))
+
+
+def test_claim_excludes_other_replicas_until_its_put(shared_backing: StoreBacking, now: float) -> None:
+    """One replica builds while the others wait; when its put lands they find its dataset
+    (and so build nothing), and the put let go of the hold in the same call."""
+    a, b = shared_backing.open(), shared_backing.open()
+    seen: list[Any] = []
+    with a.claim("a", now) as first:
+        assert first.held and first.found is None
+        waiter = threading.Thread(target=lambda: seen.append(_claim_found(b, "a", now)))
+        waiter.start()
+        time.sleep(0.3)
+        assert seen == []  # still waiting for the holder
+        first.put(meta_of("a", now, tags=["first"]), persist=True, now=now)
+        waiter.join(10)
+    assert seen == [["first"]]
+    with b.lock("a", wait_s=0.3) as free:
+        assert free  # the put released it: nothing left to expire
+
+
+def _claim_found(store: DatasetStore, dataset_id: str, now: float) -> list[str] | None:
+    with store.claim(dataset_id, now, wait_s=10) as claim:
+        return None if claim.found is None else list(claim.found.meta["tags"])
+
+
+def test_claim_left_without_a_put_lets_the_next_replica_build(
+    shared_backing: StoreBacking, now: float
+) -> None:
+    a, b = shared_backing.open(), shared_backing.open()
+    with pytest.raises(RuntimeError), a.claim("a", now) as first:
+        assert first.held
+        raise RuntimeError("the build failed")
+    with b.claim("a", now, wait_s=0.3) as second:
+        assert second.held and second.found is None
+
+
+def test_claim_past_its_wait_goes_ahead_unheld(shared_backing: StoreBacking, now: float) -> None:
+    a, b = shared_backing.open(), shared_backing.open()
+    with a.claim("a", now):
+        t0 = time.monotonic()
+        with b.claim("a", now, wait_s=0.3) as late:
+            assert not late.held and late.found is None
+            assert time.monotonic() - t0 >= 0.3  # it did wait
+            _, created = late.put(meta_of("a", now, tags=["late"]), persist=True, now=now)
+        assert created
+    entry = a.get("a", now)
+    assert entry is not None and entry.meta["tags"] == ["late"]
+
+
 def test_ping_answers(store: DatasetStore) -> None:
     store.ping()
