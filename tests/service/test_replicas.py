@@ -6,14 +6,17 @@ identical concurrent creates spread over both give one dataset and one generatio
 reapers never both delete a dataset; a replica killed mid-download leaves the other
 serving; PostgreSQL restarted under a running replica gives 503s, then success, without
 restarting the replica (that test needs ``JUNIPER_DATA_TEST_PGDATA`` and
-``JUNIPER_DATA_TEST_PG_CTL``, which ``.ci/servers.sh`` sets).
+``JUNIPER_DATA_TEST_PG_CTL``, which ``.ci/servers.sh`` sets). The same for Redis, on a
+Redis server the test starts and restarts itself.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -188,6 +191,80 @@ def test_postgres_restart_gives_503_then_success_without_restarting_the_replica(
         time.sleep(0.2)
     assert up.json()["dataset_id"] == dataset_id and a.process.poll() is None
     assert httpx.get(f"{a.url}/v1/health/ready", timeout=60).status_code == 200
+
+
+class OwnRedis:
+    """A Redis server of one test's own, to stop and start again; every write is appended
+    to its file (fsynced), so a restart keeps the data."""
+
+    def __init__(self, directory: Path) -> None:
+        binary = shutil.which("redis-server")
+        assert binary is not None, "redis-server is not installed (.ci/servers.sh installs it)"
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        self._argv += ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(directory)]
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(self._argv, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(30)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    if not os.environ.get("JUNIPER_DATA_TEST_REDIS_URL"):
+        pytest.skip("the Redis restart test runs where the Redis servers are (JUNIPER_DATA_TEST_REDIS_URL)")
+    server = OwnRedis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_redis_restart_gives_503_then_success_without_restarting_the_service(
+    own_redis: OwnRedis, tmp_path: Path
+) -> None:
+    service = ServerProcess(
+        tmp_path / "storage",
+        tmp_path / "service.log",
+        JUNIPER_DATA_STORAGE="redis",
+        JUNIPER_DATA_REDIS_URL=own_redis.url,
+        JUNIPER_DATA_DATABASE_TIMEOUT_SECONDS="1",
+    )
+    try:
+        created = _create(service.url, {"n_points_per_spiral": 100, "seed": 78})
+        assert created.status_code == 201, created.text
+        dataset_id = created.json()["dataset_id"]
+        own_redis.stop()
+        down = httpx.get(f"{service.url}/v1/datasets/{dataset_id}", timeout=60)
+        assert down.status_code == 503 and "metadata store is unavailable" in down.json()["detail"]
+        ready = httpx.get(f"{service.url}/v1/health/ready", timeout=60)
+        assert ready.status_code == 503 and "Redis" in ready.json()["dependencies"]["storage"]["message"]
+        own_redis.start()
+        deadline = time.monotonic() + 30
+        while (up := httpx.get(f"{service.url}/v1/datasets/{dataset_id}", timeout=60)).status_code != 200:
+            assert up.status_code == 503 and time.monotonic() < deadline
+            time.sleep(0.2)
+        assert up.json()["dataset_id"] == dataset_id and service.process.poll() is None
+        again = _create(service.url, {"n_points_per_spiral": 100, "seed": 79})
+        assert again.status_code == 201, again.text
+    finally:
+        service.stop()
 
 
 def test_killing_a_replica_mid_download_leaves_the_other_serving(pair: tuple[Replica, Replica]) -> None:
