@@ -114,8 +114,8 @@ def test_nested_column_is_refused_by_name(directory: sources.SourceDirectory) ->
 def test_failed_import_leaves_nothing(
     directory: sources.SourceDirectory, tmp_path: Path, monkeypatch
 ) -> None:
-    # A value past the first block that does not fit the type inferred from the first block.
-    monkeypatch.setattr("juniper_data_core.sources.readers.BLOCK_BYTES", 64)
+    # A value past the first chunk that does not fit the type inferred from the first chunk.
+    monkeypatch.setattr("juniper_data_core.sources.readers.CSV_CHUNK_BYTES", 64)
     path = tmp_path / "bad.csv"
     path.write_text("a,b\n" + "".join(f"{i},{i}\n" for i in range(100)) + "x,1\n")
     with pytest.raises(sources.SourceFormatError, match="column_types"):
@@ -123,6 +123,51 @@ def test_failed_import_leaves_nothing(
     assert list(directory.root.iterdir()) == []
     info = directory.import_file(path, sources.ReadOptions(column_types={"a": "string"}))
     assert info.columns[0] == {"name": "a", "type": "string"} and info.n_rows == 101
+
+
+def _awkward_csv(newline: str) -> str:
+    """A CSV with what cutting text into chunks could break: quoted delimiters and quotes,
+    empty fields (missing values), an empty line, a line far longer than a small chunk, a
+    label column of strings, and no newline after the last line."""
+    rows = [f'{i},{i * 0.25},"w{i}, ""q"""' if i % 7 else f"{i},,plain" for i in range(60)]
+    rows[30] = "30,7.5," + "z" * 500
+    rows.insert(20, "")
+    return newline.join(["id,value,label", *rows])
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("header", [True, False])
+def test_csv_chunking_never_changes_the_source(
+    directory: sources.SourceDirectory, tmp_path: Path, monkeypatch, newline: str, header: bool
+) -> None:
+    """The CSV is cut into chunks at line ends and parsed chunk by chunk: any chunk size gives
+    the same table (pyarrow's own whole-file parse) and so the same source id."""
+    import pyarrow.csv as pcsv
+
+    text = _awkward_csv(newline)
+    if not header:
+        text = text.split(newline, 1)[1]
+    path = tmp_path / "awkward.csv"
+    path.write_bytes(text.encode())
+    # Types given: a first chunk of a line or two would otherwise guess them from its rows.
+    names = ("id", "value", "label") if header else ("col_0", "col_1", "col_2")
+    types = dict(zip(names, ("int64", "float64", "string"), strict=True))
+    options = sources.ReadOptions(header=header, column_types=types)
+    read = pcsv.ReadOptions(autogenerate_column_names=not header)
+    convert = pcsv.ConvertOptions(strings_can_be_null=True)
+    expected = pcsv.read_csv(path, read_options=read, convert_options=convert)
+    ids = set()
+    for chunk in (16, 64, 100, 333, 1 << 20):
+        monkeypatch.setattr("juniper_data_core.sources.readers.CSV_CHUNK_BYTES", chunk)
+        info = directory.import_file(path, options)
+        ids.add(info.source_id)
+        assert info.n_rows == expected.num_rows == 60
+        got = pa.ipc.open_file(directory.path(info.source_id)).read_all()
+        assert got.column(0).to_pylist() == expected.column(0).to_pylist()
+        assert got.column(1).to_pylist() == expected.column(1).to_pylist()
+        assert got.column(2).to_pylist() == expected.column(2).to_pylist()
+    assert len(ids) == 1
+    assert expected.column(2).to_pylist()[1] == 'w1, "q"' and expected.column(1).to_pylist()[0] is None
 
 
 def test_csv_options_delimiter_and_no_header(directory: sources.SourceDirectory, tmp_path: Path) -> None:
