@@ -49,6 +49,9 @@ def unregister(name: str) -> None:
 def catalog() -> dict[str, dict[str, Any]]:
     """Every registered generator: name -> description, params model, JSON schema,
     versions, default version, and whether it can run here (with an install hint if not)."""
+    hints = {
+        name: spec.unavailable() if spec.unavailable is not None else None for name, spec in REGISTRY.items()
+    }
     return {
         name: {
             "name": name,
@@ -57,10 +60,9 @@ def catalog() -> dict[str, dict[str, Any]]:
             "schema": spec.params_model.model_json_schema(),
             "versions": list(spec.versions),
             "default_version": spec.default_version,
-            # Every generator here runs on NumPy alone; sources that need an optional
-            # library will report it.
-            "available": True,
-            "install_hint": None,
+            # The synthetic generators run on NumPy alone; the sources say what they lack.
+            "available": hints[name] is None,
+            "install_hint": hints[name],
             "from_source": spec.from_source,
         }
         for name, spec in REGISTRY.items()

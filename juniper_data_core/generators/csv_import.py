@@ -29,6 +29,7 @@ from pydantic import Field, model_validator
 from juniper_data_core.errors import FieldValueError
 from juniper_data_core.generators.base import FromTable, GeneratorSpec, SplitParams
 from juniper_data_core.generators.kernel import FloatArray
+from juniper_data_core.sources.canonical import pyarrow_missing
 from juniper_data_core.sources.errors import SourceFormatError
 
 _NUMERIC = ("int64", "float64", "bool")
@@ -218,4 +219,5 @@ SPEC = GeneratorSpec(
     params_model=CsvImportParams,
     shape=TABLE.shape,
     table=TABLE,
+    unavailable=pyarrow_missing,
 )

@@ -347,6 +347,24 @@ class MnistRows:
 
 
 TABLE = FromTable(open=MnistRows)
+_DATASETS = ("mnist", "fashion_mnist")
+
+
+def _missing() -> str | None:
+    """How to get the files when neither dataset's are in a data directory and the Hugging
+    Face cache is not consulted (its library missing, or offline mode off); else None."""
+    import importlib.util
+
+    if any(find_files(d) is not None for name in _DATASETS for d in data_directories(name)):
+        return None
+    hf_offline = any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in _HF_OFFLINE)
+    if hf_offline and importlib.util.find_spec("datasets") is not None:
+        return None  # the cache may have them; a request that finds nothing gets the 503
+    return (
+        "no MNIST or Fashion-MNIST files here: run `juniper-data fetch mnist` (or fashion_mnist), "
+        "or copy the four IDX files into $JUNIPER_DATA_SOURCES_PATH/mnist/"
+    )
+
 
 SPEC = GeneratorSpec(
     name="mnist",
@@ -354,6 +372,7 @@ SPEC = GeneratorSpec(
     params_model=MnistParams,
     shape=TABLE.shape,
     table=TABLE,
+    unavailable=_missing,
 )
 
 __all__ = ["SPEC", "Images", "MnistParams", "find_files", "load_images", "read_idx_files"]

@@ -53,6 +53,15 @@ def pyarrow() -> Any:
     return pyarrow
 
 
+def pyarrow_missing() -> str | None:
+    """What to install when pyarrow is not there (a generator's ``unavailable``), else None."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyarrow") is None:
+        return "sources need pyarrow: pip install pyarrow (or pip install 'juniper-data[arrow]')"
+    return None
+
+
 def arrow_type(name: str) -> pa.DataType:
     """The pyarrow type of canonical type ``name`` (one of :data:`TYPES`)."""
     pa = pyarrow()

@@ -391,3 +391,26 @@ def test_read_idx_corrupt_gzip_is_refused(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(IdxFormatError, match=r"flipped\.gz: a damaged or truncated gzip file"):
         read_idx(path)
+
+
+def test_catalogue_says_mnist_is_unavailable_until_its_files_are_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import juniper_data_core as jd
+
+    monkeypatch.setenv("JUNIPER_DATA_SOURCES_PATH", str(tmp_path))
+    for var in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    entry = jd.generator_catalog()["mnist"]
+    assert entry["available"] is False and "juniper-data fetch mnist" in entry["install_hint"]
+    folder = tmp_path / "fashion_mnist"
+    folder.mkdir()
+    images, labels = np.zeros((3, 28, 28), np.uint8), np.arange(3, dtype=np.uint8)
+    for name, array in (("train-images-idx3-ubyte", images), ("train-labels-idx1-ubyte", labels)):
+        write(folder / name, array)
+    assert jd.generator_catalog()["mnist"]["available"] is False  # two of the four files
+    for name, array in (("t10k-images-idx3-ubyte", images), ("t10k-labels-idx1-ubyte", labels)):
+        write(folder / name, array, gz=True)
+    entry = jd.generator_catalog()["mnist"]
+    assert entry["available"] is True and entry["install_hint"] is None
+    assert all(g["available"] for n, g in jd.generator_catalog().items() if n != "mnist")
