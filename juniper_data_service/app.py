@@ -71,7 +71,7 @@ def _context(settings: Settings, store: DatasetStore | None) -> ServiceContext:
         cache=cache,
         metrics=metrics,
         warmup=warmup,
-        sources=SourceStore(settings.sources_dir, blobs),
+        sources=SourceStore(settings.sources_dir, blobs, lock=store.lock if store.shared else None),
     )
 
 

@@ -19,12 +19,14 @@ nothing is copied.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,15 +52,32 @@ class SourceInUseError(Exception):
 class SourceStore:
     """Sources under ``root`` (a directory, created if absent). Calls block (disk)."""
 
-    def __init__(self, root: str | os.PathLike[str], blobs: BlobStore | None = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        blobs: BlobStore | None = None,
+        lock: Callable[[str], contextlib.AbstractContextManager[bool]] | None = None,
+    ) -> None:
         self.directory = sources.SourceDirectory(root)
         self.root = self.directory.root
         sources.add_source_directory(self.root)
-        # Record updates (used_by) are read-modify-write: one at a time in this process.
+        # Record updates (used_by) are read-modify-write: one at a time in this process, and,
+        # with ``lock`` (the lock of a metadata store replicas share), one at a time among them.
         self._lock = threading.Lock()
+        self._replica_lock = lock
         self.blobs = None if blobs is None or self._is_this_directory(blobs) else blobs
         if self.blobs is not None:
             sources.add_source_fetcher(self.fetch)
+
+    @contextlib.contextmanager
+    def _updating(self, source_id: str) -> Iterator[None]:
+        """Exclusive use of ``source_id``'s record, in this process and among the replicas."""
+        with self._lock:
+            if self._replica_lock is None:
+                yield
+                return
+            with self._replica_lock(f"source:{source_id}"):
+                yield
 
     def _is_this_directory(self, blobs: BlobStore) -> bool:
         local = blobs.local_path("sources/probe")
@@ -134,11 +153,11 @@ class SourceStore:
         content was already stored: its record is kept as it was)."""
         info = self.directory.import_file(path, options)
         self._publish(info.source_id)
-        with self._lock:
-            record = self.get(info.source_id) if not info.created else None
-            if record is not None:
-                return record, False
-            # New content (or a record lost): written even over one a reader made meanwhile.
+        with self._updating(info.source_id):
+            # The record, wherever it is kept (a shared blob store: another replica's, with the
+            # datasets that use the source): never replaced by a new one.
+            with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
+                return self._read_record(info.source_id), False
             record = {
                 "source_id": info.source_id,
                 "name": name,
@@ -227,20 +246,22 @@ class SourceStore:
 
     def add_user(self, source_id: str, dataset_id: str) -> None:
         """Record that ``dataset_id`` is made from ``source_id``."""
-        with self._lock:
+        with self._updating(source_id):
             record = self.get(source_id)
             if record is None or dataset_id in record["used_by"]:
                 return
             record["used_by"] = sorted({*record["used_by"], dataset_id})
             self._write_record(record)
 
-    def delete(self, source_id: str, live_users: list[str], force: bool) -> bool:
-        """Remove a source (False if absent); a SourceInUseError when ``live_users`` (the
-        datasets using it that still exist) is not empty, unless ``force``."""
-        with self._lock:
-            if self.get(source_id) is None:
+    def delete(self, source_id: str, live: Callable[[list[str]], list[str]], force: bool) -> bool:
+        """Remove a source (False if absent); a SourceInUseError when datasets that use it
+        still exist (``live(used_by)``, asked while no dataset can be added), unless ``force``."""
+        with self._updating(source_id):
+            record = self.get(source_id)
+            if record is None:
                 return False
-            if live_users and not force:
+            live_users = live(record["used_by"]) if not force else []
+            if live_users:
                 raise SourceInUseError(source_id, live_users)
             if self.blobs is not None:
                 self.blobs.delete(self._key(source_id, ".arrow"))

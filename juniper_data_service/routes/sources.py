@@ -221,11 +221,11 @@ async def delete_source(
 ) -> Response:
     """Delete a source: 409 while datasets that still exist use it, unless ``?force=true``."""
     store = store_of(ctx)
-    record = await ctx.blocking(store.get, source_id)
-    if record is None:
-        raise HTTPException(404, f"source {source_id} not found")
     now = ctx.now()
-    live = [d for d in record["used_by"] if await ctx.blocking(ctx.store.get, d, now) is not None]
+
+    def live(dataset_ids: list[str]) -> list[str]:
+        return [d for d in dataset_ids if ctx.store.get(d, now) is not None]
+
     try:
         deleted = await ctx.blocking(store.delete, source_id, live, force)
     except SourceInUseError as err:

@@ -137,6 +137,34 @@ def test_first_downloads_on_both_replicas_generate_an_artifact_once(pair: tuple[
     assert httpx.delete(f"{a.url}/v1/datasets/{dataset_id}", timeout=30).status_code == 204
 
 
+def test_datasets_made_from_one_source_on_both_replicas_are_all_recorded(
+    pair: tuple[Replica, Replica],
+) -> None:
+    """The source's record lists its datasets (a delete is refused while they live); made on
+    two replicas at once, none of them may be lost from it."""
+    a, b = pair
+    rows = "".join(f"{i * 0.5},{i % 3}\n" for i in range(40))
+    up = httpx.post(
+        f"{a.url}/v1/sources?name=shared.csv", content="x,label\n" + rows,
+        headers={"Content-Type": "text/csv"}, timeout=60,
+    )  # fmt: skip
+    assert up.status_code == 201, up.text
+    source_id = up.json()["source_id"]
+
+    def make(i: int) -> httpx.Response:
+        params = {"source_id": source_id, "label_column": "label", "seed": 500 + i}
+        body = {"generator": "csv_import", "params": params}
+        return httpx.post(f"{(a, b)[i % 2].url}/v1/datasets", json=body, timeout=120)
+
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(make, range(8)))
+    assert all(r.status_code == 201 for r in made), [r.text for r in made]
+    ids = sorted(r.json()["dataset_id"] for r in made)
+    assert len(set(ids)) == 8
+    assert httpx.get(f"{b.url}/v1/sources/{source_id}", timeout=30).json()["used_by"] == ids
+    assert httpx.delete(f"{b.url}/v1/sources/{source_id}", timeout=30).status_code == 409
+
+
 def test_reapers_of_both_replicas_delete_each_expired_dataset_once(pair: tuple[Replica, Replica]) -> None:
     a, b = pair
     ids = []

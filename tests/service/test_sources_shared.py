@@ -70,3 +70,21 @@ def test_a_source_imported_by_one_replica_is_read_by_the_other(
     assert httpx.delete(f"{b.url}/v1/sources/{source_id}?force=true", timeout=30).status_code == 204
     assert blobs.list("sources/") == []
     assert httpx.get(f"{a.url}/v1/sources/{source_id}", timeout=30).status_code == 404
+
+
+def test_the_same_upload_on_another_replica_keeps_the_shared_record(
+    start_server: Callable[..., Any], blob_url: str
+) -> None:
+    """B has never read A's source: its upload of the same file is a new file to B's own
+    directory, yet the source is not new. The shared record, which names A's dataset, stays."""
+    a, b = start_server(blob_url=blob_url), start_server(blob_url=blob_url)
+    source_id = upload(a.url).json()["source_id"]
+    params = {"source_id": source_id, "label_column": "species"}
+    made = httpx.post(f"{a.url}/v1/datasets", json={"generator": "csv_import", "params": params}, timeout=60)
+    assert made.status_code == 201, made.text
+    again = upload(b.url)
+    assert again.status_code == 200 and again.json()["source_id"] == source_id
+    used_by = httpx.get(f"{b.url}/v1/sources/{source_id}", timeout=30).json()["used_by"]
+    assert used_by == [made.json()["dataset_id"]]
+    # (Each server here has a metadata store of its own: A is the one that knows the dataset.)
+    assert httpx.delete(f"{a.url}/v1/sources/{source_id}", timeout=30).status_code == 409
