@@ -157,10 +157,10 @@ def test_datasets_made_from_one_source_on_both_replicas_are_all_recorded(
         return httpx.post(f"{(a, b)[i % 2].url}/v1/datasets", json=body, timeout=120)
 
     with ThreadPoolExecutor(8) as pool:
-        made = list(pool.map(make, range(8)))
+        made = list(pool.map(make, range(32)))
     assert all(r.status_code == 201 for r in made), [r.text for r in made]
     ids = sorted(r.json()["dataset_id"] for r in made)
-    assert len(set(ids)) == 8
+    assert len(set(ids)) == 32
     assert httpx.get(f"{b.url}/v1/sources/{source_id}", timeout=30).json()["used_by"] == ids
     assert httpx.delete(f"{b.url}/v1/sources/{source_id}", timeout=30).status_code == 409
 
