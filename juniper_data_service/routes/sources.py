@@ -126,9 +126,16 @@ def _temp_file(root: Path) -> Iterator[Path]:
         path.unlink(missing_ok=True)
 
 
-async def _receive(request: Request, target: Path, limit: int) -> tuple[str | None, str | None]:
-    """Write the uploaded file to ``target``; ``(file name, content type)`` of a multipart part,
-    ``(None, request content type)`` for a plain body."""
+#: Form fields a multipart upload may carry besides its file: the query's options.
+_FORM_OPTIONS = ("format", "name", "delimiter", "header", "column_types")
+
+
+async def _receive(
+    request: Request, target: Path, limit: int
+) -> tuple[str | None, str | None, dict[str, str]]:
+    """Write the uploaded file to ``target``; ``(file name, content type, options)``: of the
+    multipart file part and the form's other fields, or ``(None, request content type, {})``
+    for a plain body."""
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() == "multipart/form-data":
         parser = MultiPartParser(request.headers, _counted(request, limit), max_files=1, max_fields=20)
@@ -144,17 +151,34 @@ async def _receive(request: Request, target: Path, limit: int) -> tuple[str | No
                 raise sources.SourceFormatError(
                     "a multipart upload needs exactly one file part (e.g. curl -F file=@data.csv)", "file"
                 )
+            fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+            unknown = sorted(set(fields) - set(_FORM_OPTIONS))
+            if unknown:
+                raise sources.SourceFormatError(
+                    f"unknown form field(s) {', '.join(map(repr, unknown))}; besides the file, a "
+                    f"multipart upload may give {', '.join(_FORM_OPTIONS)}",
+                    unknown[0],
+                )
             upload = files[0]
             with open(target, "wb") as out:
                 while chunk := await upload.read(_COPY_BYTES):
                     out.write(chunk)
-            return upload.filename, upload.content_type
+            return upload.filename, upload.content_type, fields
         finally:
             await form.close()
     with open(target, "wb") as out:
         async for chunk in _counted(request, limit):
             out.write(chunk)
-    return None, content_type or None
+    return None, content_type or None, {}
+
+
+def _flag(text: str, field: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise sources.SourceFormatError(f"{field} must be true or false, got {text!r}", field)
 
 
 @router.post(
@@ -172,22 +196,32 @@ async def upload_source(
     format: Annotated[str | None, Query(description="csv, tsv, json, jsonl, parquet or arrow")] = None,
     name: Annotated[str | None, Query(max_length=256)] = None,
     delimiter: Annotated[str | None, Query(min_length=1, max_length=1)] = None,
-    header: bool = True,
+    header: Annotated[bool | None, Query(description="Whether a CSV's first line names the columns")] = None,
     column_types: Annotated[str | None, Query(description='{"a": "float64"} or a:float64,b:string')] = None,
 ) -> Response:
     """Store the table in the body (or a multipart file part) as a source: 201, or 200 when
-    the same content is already stored."""
+    the same content is already stored. A multipart upload may give the options as form
+    fields instead (the query's win)."""
     store = store_of(ctx)
     limit = ctx.settings.max_upload_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
-    types = _column_types(column_types)
+    # The query's column_types are checked before the body is read, those of a form after.
+    query_types = _column_types(column_types) if column_types is not None else None
     with _temp_file(store.root) as temp:
         try:
-            filename, content_type = await _receive(request, temp, limit)
+            filename, content_type, fields = await _receive(request, temp, limit)
         except UploadTooLargeError:
             raise _too_large(limit) from None
+        format = format if format is not None else fields.get("format")
+        name = name if name is not None else fields.get("name")
+        if name is not None and len(name) > 256:
+            raise sources.SourceFormatError(f"name must be at most 256 characters, got {len(name)}", "name")
+        delimiter = delimiter if delimiter is not None else fields.get("delimiter")
+        if header is None:
+            header = _flag(fields["header"], "header") if "header" in fields else True
+        types = query_types if query_types is not None else _column_types(fields.get("column_types"))
         fmt = sources.format_for(filename or name, content_type, format)
         options = sources.ReadOptions(format=fmt, delimiter=delimiter, header=header, column_types=types)
         label = name or filename or "upload"

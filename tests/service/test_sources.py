@@ -243,3 +243,41 @@ def test_client_upload_list_get_delete(server: LiveServer, tmp_path: Path) -> No
         assert err.value.status_code == 409
         assert client.delete_source(record["source_id"], force=True)
         assert record["source_id"] not in [s["source_id"] for s in client.list_sources()]
+
+
+def test_multipart_options_as_form_fields(http: httpx.Client, server: LiveServer) -> None:
+    """curl -F file=@x.txt -F delimiter=';' -F header=false ...: the form's fields are the
+    query's options; the query wins where both say; an unknown field is a 422 naming it."""
+    text = b"1;2.5;a\n3;4.5;b\n5;6.5;a\n"
+    form = {"format": "csv", "delimiter": ";", "header": "false", "column_types": "col_0:float64"}
+    r = http.post("/v1/sources", files={"file": ("semi.txt", text, "text/plain")}, data=form)
+    assert r.status_code == 201, r.text
+    assert r.json()["columns"] == [
+        {"name": "col_0", "type": "float64"},
+        {"name": "col_1", "type": "float64"},
+        {"name": "col_2", "type": "string"},
+    ]
+    assert r.json()["n_rows"] == 3 and r.json()["name"] == "semi.txt"
+    # The same options by query (they win over the form's): the same source, its record kept.
+    query = {
+        "format": "csv",
+        "delimiter": ";",
+        "header": "false",
+        "column_types": "col_0:float64",
+        "name": "q",
+    }
+    again = http.post(
+        "/v1/sources",
+        params=query,
+        files={"file": ("semi.txt", text, "text/plain")},
+        data={"name": "form", "delimiter": ","},
+    )
+    assert again.status_code == 200 and again.json()["source_id"] == r.json()["source_id"]
+    # Without the form's delimiter the file is one column: another source.
+    plain = http.post("/v1/sources", files={"file": ("semi.csv", text, "text/csv")}, data={"header": "false"})
+    assert plain.status_code == 201 and len(plain.json()["columns"]) == 1
+    for bad, field in (({"delimter": ";"}, "delimter"), ({"header": "maybe"}, "header")):
+        refused = http.post("/v1/sources", files={"file": ("semi.csv", text, "text/csv")}, data=bad)
+        assert refused.status_code == 422, refused.text
+        assert field in refused.json()["detail"]
+    assert leftovers(server) == []
