@@ -218,7 +218,15 @@ async def upload_source(
         name = name if name is not None else fields.get("name")
         if name is not None and len(name) > 256:
             raise sources.SourceFormatError(f"name must be at most 256 characters, got {len(name)}", "name")
-        delimiter = delimiter if delimiter is not None else fields.get("delimiter")
+        if delimiter is None and "delimiter" in fields:
+            delimiter = fields["delimiter"]
+            if len(delimiter) != 1:
+                # curl's -F reads "delimiter=;" as an empty value followed by attributes.
+                raise sources.SourceFormatError(
+                    f"delimiter must be one character, got {delimiter!r} (with curl, give "
+                    "--form-string 'delimiter=;' for a semicolon)",
+                    "delimiter",
+                )
         if header is None:
             header = _flag(fields["header"], "header") if "header" in fields else True
         types = query_types if query_types is not None else _column_types(fields.get("column_types"))

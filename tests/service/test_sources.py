@@ -276,7 +276,11 @@ def test_multipart_options_as_form_fields(http: httpx.Client, server: LiveServer
     # Without the form's delimiter the file is one column: another source.
     plain = http.post("/v1/sources", files={"file": ("semi.csv", text, "text/csv")}, data={"header": "false"})
     assert plain.status_code == 201 and len(plain.json()["columns"]) == 1
-    for bad, field in (({"delimter": ";"}, "delimter"), ({"header": "maybe"}, "header")):
+    for bad, field in (
+        ({"delimter": ";"}, "delimter"),
+        ({"header": "maybe"}, "header"),
+        ({"delimiter": ""}, "delimiter"),
+    ):
         refused = http.post("/v1/sources", files={"file": ("semi.csv", text, "text/csv")}, data=bad)
         assert refused.status_code == 422, refused.text
         assert field in refused.json()["detail"]
