@@ -436,16 +436,22 @@ def test_claim_left_without_a_put_lets_the_next_replica_build(
 
 
 def test_claim_past_its_wait_goes_ahead_unheld(shared_backing: StoreBacking, now: float) -> None:
+    """A replica that waited too long writes unheld; the holder's later write then merges
+    into that row instead of replacing it."""
     a, b = shared_backing.open(), shared_backing.open()
-    with a.claim("a", now):
+    with a.claim("a", now) as first:
         t0 = time.monotonic()
         with b.claim("a", now, wait_s=0.3) as late:
             assert not late.held and late.found is None
             assert time.monotonic() - t0 >= 0.3  # it did wait
             _, created = late.put(meta_of("a", now, tags=["late"]), persist=True, now=now)
         assert created
+        _, created = first.put(meta_of("a", now, tags=["first"]), persist=True, now=now)
+        assert not created
     entry = a.get("a", now)
-    assert entry is not None and entry.meta["tags"] == ["late"]
+    assert entry is not None and entry.meta["tags"] == ["first", "late"]
+    with b.lock("a", wait_s=0.3) as free:
+        assert free  # the holder's merge let its claim go
 
 
 def test_ping_answers(store: DatasetStore) -> None:
