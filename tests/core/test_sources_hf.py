@@ -137,7 +137,9 @@ def test_offline_hub_name_not_in_cache_is_a_clear_error(tmp_path: Path) -> None:
 def test_write_arrow_output_loads_in_datasets_pandas_polars_torch(tmp_path: Path) -> None:
     import pandas as pd
     import polars as pl
-    import torch
+
+    # PyTorch is not in the test extra (CI installs its CPU build): a skip here, a failure in CI.
+    torch = pytest.importorskip("torch")
 
     import juniper_data_core as jd
 
