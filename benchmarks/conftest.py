@@ -18,6 +18,7 @@ is none), ``--bench-rounds`` (default 5).
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 
@@ -191,3 +192,13 @@ def summary_line(config: pytest.Config, line: str) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     for line in config.stash.get(_SUMMARY, []):
         terminalreporter.write_line(line)
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a service process the benchmarks started: SIGTERM, then SIGKILL after 30 s."""
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(30)

@@ -35,7 +35,7 @@ pytest.importorskip("juniper_data_service.app")
 httpx = pytest.importorskip("httpx")
 uvicorn = pytest.importorskip("uvicorn")
 
-from benchmarks.conftest import size_label  # noqa: E402
+from benchmarks.conftest import size_label, stop_process  # noqa: E402
 from benchmarks.peers import engine_params  # noqa: E402
 from juniper_data_service.client import JuniperDataClient  # noqa: E402
 
@@ -122,12 +122,7 @@ def process_url(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtur
                 time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(30)
+        stop_process(proc)
 
 
 def _create(client: httpx.Client, params: dict, persist: bool = True) -> str:

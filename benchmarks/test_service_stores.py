@@ -21,70 +21,26 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
 pytest.importorskip("juniper_data_service.app")
 httpx = pytest.importorskip("httpx")
 
-from benchmarks.conftest import benchmarks_enabled, summary_line  # noqa: E402
+from benchmarks.conftest import benchmarks_enabled, stop_process, summary_line  # noqa: E402
 from benchmarks.test_service import CASCOR, _create, _download, _seeds  # noqa: E402
+from tests.service.test_store_contract import StoreBacking  # noqa: E402
 
 STORES = ["sqlite", "postgres", "redis"]
-PG_VAR = "JUNIPER_DATA_TEST_DATABASE_URL"
-REDIS_VAR = "JUNIPER_DATA_TEST_REDIS_URL"
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _store_env(store: str, name: str) -> dict[str, str]:
-    """The service's variables for ``store``, on a fresh schema or prefix ``name``."""
-    if store == "sqlite":
-        return {}
-    if store == "postgres":
-        base = os.environ.get(PG_VAR)
-        if not base:
-            pytest.skip(f"the PostgreSQL store's benchmark needs {PG_VAR} (.ci/servers.sh sets it)")
-        import psycopg
-
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {name}".encode())
-        sep = "&" if "?" in base else "?"
-        url = f"{base}{sep}options={quote(f'-csearch_path={name}')}"
-        return {"JUNIPER_DATA_STORAGE": "postgres", "JUNIPER_DATA_DATABASE_URL": url}
-    url = os.environ.get(REDIS_VAR)
-    if not url:
-        pytest.skip(f"the Redis store's benchmark needs {REDIS_VAR} (.ci/servers.sh sets it)")
-    return {
-        "JUNIPER_DATA_STORAGE": "redis",
-        "JUNIPER_DATA_REDIS_URL": url,
-        "JUNIPER_DATA_REDIS_PREFIX": f"{name}:",
-    }
-
-
-def _drop(store: str, name: str) -> None:
-    if store == "postgres":
-        import psycopg
-
-        with psycopg.connect(os.environ[PG_VAR], autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {name} CASCADE".encode())
-    elif store == "redis":
-        import redis
-
-        client = redis.Redis.from_url(os.environ[REDIS_VAR])
-        keys = list(client.scan_iter(match=f"{name}:*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes] | None, store: str) -> None:
@@ -106,7 +62,7 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes] | None, store: str) -> N
 def _serving(store: str, timed: bool, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The service on ``store``: timed, in its own process (its GIL its own, as deployed);
     in the correctness mode, in a thread of this one (no process start-up to pay)."""
-    name = f"bench_{uuid.uuid4().hex[:10]}"
+    backing = StoreBacking(store, tmp_path_factory.mktemp(f"backing-{store}"))  # skips without its server
     port = _free_port()
     env = {
         "JUNIPER_DATA_HOST": "127.0.0.1",
@@ -114,7 +70,7 @@ def _serving(store: str, timed: bool, tmp_path_factory: pytest.TempPathFactory) 
         "JUNIPER_DATA_STORAGE_PATH": str(tmp_path_factory.mktemp(f"stores-{store}")),
         "JUNIPER_DATA_LOG_LEVEL": "WARNING",
         "JUNIPER_DATA_WARM_KERNELS": "false",  # Cascor's spiral runs on numpy at this size
-        **_store_env(store, name),
+        **backing.service_env(),
     }
     url = f"http://127.0.0.1:{port}"
     proc = None
@@ -141,16 +97,11 @@ def _serving(store: str, timed: bool, tmp_path_factory: pytest.TempPathFactory) 
         yield url
     finally:
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(30)
+            stop_process(proc)
         if server is not None and thread is not None:
             server.should_exit = True
             thread.join(30)
-        _drop(store, name)
+        backing.cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -69,6 +69,12 @@ PIXEL_SCALE = 255.0
 _HF_OFFLINE = ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE")
 
 
+def _hf_offline_asked() -> bool:
+    """Whether the environment turns Hugging Face's offline mode on (``datasets`` reads these
+    when imported: checked first so as not to import it, which takes seconds, for nothing)."""
+    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in _HF_OFFLINE)
+
+
 class MnistParams(SplitParams):
     """Parameters of mnist (the earlier service's names, plus ``split`` and ``source_id``)."""
 
@@ -276,8 +282,7 @@ def content_id(digests: list[str]) -> str:
 def _from_huggingface_cache(dataset: str) -> Images | None:
     """The dataset from the Hugging Face cache when ``datasets`` is installed, offline mode
     is on (so nothing is fetched) and the data is there; else None."""
-    # datasets reads these when imported; checked first so as not to import it (seconds) for nothing.
-    if not any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in _HF_OFFLINE):
+    if not _hf_offline_asked():
         return None
     try:
         from juniper_data_core.sources.huggingface import HuggingFaceError, load_dataset, offline
@@ -357,8 +362,7 @@ def _missing() -> str | None:
 
     if any(find_files(d) is not None for name in _DATASETS for d in data_directories(name)):
         return None
-    hf_offline = any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in _HF_OFFLINE)
-    if hf_offline and importlib.util.find_spec("datasets") is not None:
+    if _hf_offline_asked() and importlib.util.find_spec("datasets") is not None:
         return None  # the cache may have them; a request that finds nothing gets the 503
     return (
         "no MNIST or Fashion-MNIST files here: run `juniper-data fetch mnist` (or fashion_mnist), "

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from juniper_data_core.sources.idx import IdxFormatError, read_idx
+from tests.core.chunked import assert_chunks_give_the_whole
 
 # The published dtype codes, written out here rather than taken from the module under test.
 CODES = {"u1": 0x08, "i1": 0x09, "i2": 0x0B, "i4": 0x0C, "f4": 0x0D, "f8": 0x0E}
@@ -194,17 +195,7 @@ def test_mnist_same_arrays_on_every_backend_and_chunking(
     import juniper_data_core as jd
 
     for params in ({"split": "official"}, {"seed": 4, "train_ratio": 0.7, "test_ratio": 0.3}):
-        r = jd.recipe("mnist", params)
-        whole = jd.generate(r, backend="numpy").arrays
-        for backend in jd.available_backends():
-            for split in ("train", "test", "full"):
-                n = r.n_rows(split)
-                parts = [
-                    jd.generate_rows(r, split=split, start=a, stop=min(n, a + 211), backend=backend)
-                    for a in range(0, n, 211)
-                ]
-                np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]), whole[f"X_{split}"])
-                np.testing.assert_array_equal(np.concatenate([p[1] for p in parts]), whole[f"y_{split}"])
+        assert_chunks_give_the_whole(jd.recipe("mnist", params), 211)
 
 
 def test_mnist_id_names_the_content(digits_dir: tuple[Path, np.ndarray, np.ndarray]) -> None:

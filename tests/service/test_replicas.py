@@ -58,8 +58,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Replica, Re
     root = tmp_path_factory.mktemp("replicas")
     backing = StoreBacking("postgres", root)  # skips when the variable is unset
     env = {
-        "JUNIPER_DATA_STORAGE": "postgres",
-        "JUNIPER_DATA_DATABASE_URL": backing.url,
+        **backing.service_env(),
         "JUNIPER_DATA_DATABASE_TIMEOUT_SECONDS": "1",
         "JUNIPER_DATA_BLOB_URL": str(root / "shared-blobs"),
         "JUNIPER_DATA_REAPER_INTERVAL_SECONDS": "0.2",

@@ -92,6 +92,18 @@ class StoreBacking:
         self.opened.append(store)
         return store
 
+    def service_env(self) -> dict[str, str]:
+        """The service's variables for a server on this backing (SQLite: its storage path's)."""
+        if self.kind == "postgres":
+            return {"JUNIPER_DATA_STORAGE": "postgres", "JUNIPER_DATA_DATABASE_URL": self.url}
+        if self.kind == "redis":
+            return {
+                "JUNIPER_DATA_STORAGE": "redis",
+                "JUNIPER_DATA_REDIS_URL": self.url,
+                "JUNIPER_DATA_REDIS_PREFIX": f"{self.name}:",
+            }
+        return {"JUNIPER_DATA_STORAGE": self.kind}
+
     def cleanup(self) -> None:
         for store in self.opened:
             store.close()
